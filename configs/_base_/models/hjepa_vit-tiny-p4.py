@@ -1,0 +1,18 @@
+# H-JEPA with a ViT-Tiny/4 encoder for 32 px images (CIFAR).
+model = dict(
+    type='HJEPA',
+    backbone=dict(
+        type='HJEPAViT', arch=dict(name='tiny'), img_size=32, patch_size=4),
+    predictor=dict(
+        type='HJEPAPredictor', embed_dims=192, num_layers=6, num_heads=6),
+    masker=dict(type='MultiBlockMasker'),
+    neck=dict(type='LevelProjectionNeck', num_layers=1),
+    loss=dict(type='SmoothL1LatentLoss'),
+    num_levels=3,
+    level_weights=(1.0, 0.5, 0.25),
+    data_preprocessor=dict(
+        type='HJEPADataPreprocessor',
+        mean=(125.3, 123.0, 113.9),
+        std=(63.0, 62.1, 66.7),
+        batch_augment=dict(crop_scale=(0.3, 1.0), flip_prob=0.5)),
+)

@@ -1,0 +1,12 @@
+from .cifar import CIFAR10_CLASSES, prepare_cifar10
+from .image_folder import (ImageFolderDataset, InMemoryImageFolder, read_rgb,
+                           scan_image_folder)
+from .transforms import (JEPARandomFlip, JEPARandomResizedCrop,
+                         JEPAResizeCenterCrop, LoadImageRGB, PackJEPAInputs)
+
+__all__ = [
+    'CIFAR10_CLASSES', 'prepare_cifar10', 'ImageFolderDataset',
+    'InMemoryImageFolder', 'read_rgb', 'scan_image_folder', 'LoadImageRGB',
+    'JEPARandomResizedCrop', 'JEPAResizeCenterCrop', 'JEPARandomFlip',
+    'PackJEPAInputs'
+]

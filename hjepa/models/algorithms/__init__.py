@@ -1,0 +1,3 @@
+from .hjepa import HJEPA
+
+__all__ = ['HJEPA']

@@ -1,0 +1,3 @@
+from .vision_transformer import HJEPAViT
+
+__all__ = ['HJEPAViT']

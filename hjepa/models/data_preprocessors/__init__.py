@@ -1,0 +1,3 @@
+from .data_preprocessor import HJEPADataPreprocessor
+
+__all__ = ['HJEPADataPreprocessor']

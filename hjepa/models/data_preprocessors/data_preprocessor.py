@@ -1,0 +1,111 @@
+"""Batch preparation: stacking, batched crop-and-flip, normalisation."""
+import math
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseDataPreprocessor
+
+from hjepa.registry import MODELS
+from ..utils.seeding import step_generator
+
+
+@MODELS.register_module()
+class HJEPADataPreprocessor(BaseDataPreprocessor):
+    """Turns a collated batch into normalised float images and labels.
+
+    Accepts ``inputs`` as a uint8 (or float) tensor [B, C, H, W] or a list
+    of [C, H, W] tensors, and ``data_samples`` as a tensor of labels, a list
+    of ints, or None. In training it can apply random-resized-crop and
+    horizontal flip to the whole batch at once (one ``grid_sample``): cheap
+    enough that small in-memory datasets such as CIFAR need no loader
+    workers. Its draws depend on ``(seed, rank, step)`` only.
+
+    Args:
+        mean: Per-channel mean, on the 0-255 scale.
+        std: Per-channel standard deviation, on the 0-255 scale.
+        batch_augment: None, or a dict with ``crop_scale`` (area range),
+            ``crop_ratio`` (aspect range) and ``flip_prob``.
+        seed: Seed of the augmentation draws.
+    """
+
+    def __init__(self,
+                 mean: Sequence[float] = (123.675, 116.28, 103.53),
+                 std: Sequence[float] = (58.395, 57.12, 57.375),
+                 batch_augment: Optional[dict] = None,
+                 seed: int = 0) -> None:
+        super().__init__()
+        self.register_buffer('mean',
+                             torch.tensor(mean).view(-1, 1, 1), False)
+        self.register_buffer('std', torch.tensor(std).view(-1, 1, 1), False)
+        self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
+        self.seed = seed
+        self.generator = torch.Generator()
+        self.batch_augment = None
+        if batch_augment is not None:
+            aug = dict(crop_scale=(0.3, 1.0),
+                       crop_ratio=(3 / 4, 4 / 3),
+                       flip_prob=0.5)
+            unknown = set(batch_augment) - set(aug)
+            if unknown:
+                raise ValueError(f'unknown batch_augment keys '
+                                 f'{sorted(unknown)}; expected {sorted(aug)}')
+            aug.update(batch_augment)
+            lo, hi = aug['crop_scale']
+            if not 0 < lo <= hi <= 1:
+                raise ValueError(f"crop_scale {aug['crop_scale']} must satisfy"
+                                 ' 0 < min <= max <= 1')
+            self.batch_augment = aug
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        inputs = data['inputs']
+        if isinstance(inputs, (list, tuple)):
+            inputs = torch.stack(list(inputs))
+        labels = data.get('data_samples')
+        if labels is not None and not isinstance(labels, torch.Tensor):
+            labels = torch.as_tensor(labels)
+        inputs, labels = self.cast_data((inputs, labels))
+        x = inputs.float()  # [B, C, H, W]
+        if training and self.batch_augment is not None:
+            gen = step_generator(self.generator, self.seed,
+                                 int(self.num_steps))
+            self.num_steps += 1
+            x = self._crop_and_flip(x, gen)
+        x = (x - self.mean) / self.std
+        return dict(inputs=x, data_samples=labels)
+
+    def _crop_and_flip(self, x: torch.Tensor,
+                       gen: torch.Generator) -> torch.Tensor:
+        """Random-resized-crop and flip every image, as one resampling."""
+        B = x.shape[0]
+        w, h = self._sample_crop_sizes(B, gen)  # fractions of the side
+        cx = w / 2 + torch.rand(B, generator=gen) * (1 - w)
+        cy = h / 2 + torch.rand(B, generator=gen) * (1 - h)
+        flip = torch.rand(B, generator=gen) < self.batch_augment['flip_prob']
+        sign = 1.0 - 2.0 * flip.float()
+        theta = torch.zeros(B, 2, 3)
+        theta[:, 0, 0] = w * sign
+        theta[:, 0, 2] = 2 * cx - 1
+        theta[:, 1, 1] = h
+        theta[:, 1, 2] = 2 * cy - 1
+        grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
+        return F.grid_sample(
+            x, grid, mode='bilinear', padding_mode='border',
+            align_corners=False)
+
+    def _sample_crop_sizes(self, n: int, gen: torch.Generator,
+                           tries: int = 10) -> Tuple[torch.Tensor, ...]:
+        """Crop width and height, as fractions, like torchvision's RRC."""
+        lo, hi = self.batch_augment['crop_scale']
+        r_lo, r_hi = (math.log(r) for r in self.batch_augment['crop_ratio'])
+        area = lo + torch.rand(n, tries, generator=gen) * (hi - lo)
+        ratio = torch.exp(r_lo + torch.rand(n, tries, generator=gen) *
+                          (r_hi - r_lo))
+        w = torch.sqrt(area * ratio)
+        h = torch.sqrt(area / ratio)
+        ok = (w <= 1) & (h <= 1)
+        first = ok.float().argmax(1, keepdim=True)  # first fitting try
+        w = w.gather(1, first).squeeze(1)
+        h = h.gather(1, first).squeeze(1)
+        none = ~ok.any(1)  # fall back to the whole image
+        return w.masked_fill(none, 1.0), h.masked_fill(none, 1.0)

@@ -1,0 +1,3 @@
+from .predictor import HJEPAPredictor
+
+__all__ = ['HJEPAPredictor']

@@ -1,0 +1,3 @@
+from .multi_block import MultiBlockMasker
+
+__all__ = ['MultiBlockMasker']

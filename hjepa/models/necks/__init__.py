@@ -1,0 +1,3 @@
+from .level_projector import LevelProjectionNeck
+
+__all__ = ['LevelProjectionNeck']

@@ -1,0 +1,35 @@
+"""Config handling shared by the command-line tools."""
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+
+def load_config(path: str,
+                cfg_options: Optional[dict] = None,
+                work_dir: Optional[str] = None,
+                launcher: str = 'none') -> Config:
+    """Load ``path`` as the tools do.
+
+    Applies ``--cfg-options``, sets the launcher, defaults the work dir to
+    ``work_dirs/<config name>``, and falls back from NCCL to Gloo where no
+    GPU is present (distributed runs on CPUs).
+    """
+    cfg = Config.fromfile(path)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(path))[0])
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
+    if (launcher != 'none' and dist_cfg.get('backend') == 'nccl'
+            and not torch.cuda.is_available()):
+        print_log('no GPU: using the gloo backend instead of nccl',
+                  logger='current')
+        cfg.env_cfg.dist_cfg.backend = 'gloo'
+    return cfg
