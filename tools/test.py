@@ -7,10 +7,14 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 import time
 
 from mmengine.config import DictAction
 from mmengine.runner import Runner
+
+# The repository root, so configs can custom_import `projects.<name>`.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args():

@@ -1,9 +1,14 @@
 """Pretrain an H-JEPA model: ``python tools/train.py CONFIG [options]``."""
 import argparse
 import os
+import os.path as osp
+import sys
 
 from mmengine.config import DictAction
 from mmengine.runner import Runner
+
+# The repository root, so configs can custom_import `projects.<name>`.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args():

@@ -26,10 +26,17 @@ def load_config(path: str,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(path))[0])
-    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
-    if (launcher != 'none' and dist_cfg.get('backend') == 'nccl'
-            and not torch.cuda.is_available()):
-        print_log('no GPU: using the gloo backend instead of nccl',
-                  logger='current')
-        cfg.env_cfg.dist_cfg.backend = 'gloo'
+    if launcher != 'none' and not torch.cuda.is_available():
+        # Distributed on CPUs: Gloo, and DDP without device ids.
+        dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
+        if dist_cfg.get('backend') == 'nccl':
+            print_log('no GPU: using the gloo backend instead of nccl',
+                      logger='current')
+            cfg.env_cfg.dist_cfg.backend = 'gloo'
+        wrapper = cfg.get('model_wrapper_cfg') or dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper['device_ids'] = None
+        cfg.model_wrapper_cfg = wrapper
     return cfg

@@ -123,8 +123,11 @@ class HJEPAViT(BaseModule):
             super().init_weights()
             return
         self.apply(init_vit_weights)
+        # As a linear layer (MAE): with the 0.02-std init of the other
+        # layers, small patches give content features far weaker than the
+        # fixed position embedding, and the predictor learns positions.
         w = self.patch_embed.weight.data
-        nn.init.trunc_normal_(w.view(w.shape[0], -1), std=0.02)
+        nn.init.xavier_uniform_(w.view(w.shape[0], -1))
         nn.init.zeros_(self.patch_embed.bias)
         rescale_blocks(self.blocks)
 

@@ -1,0 +1,3 @@
+from .random_token_masker import RandomTokenMasker
+
+__all__ = ['RandomTokenMasker']

@@ -1,0 +1,52 @@
+"""Every config under configs/ and projects/ parses and builds its model."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from mmengine.utils import import_modules_from_strings
+
+from hjepa.registry import MODELS
+from tests.helpers import REPO
+
+CONFIGS = sorted(
+    glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True) +
+    glob.glob(osp.join(REPO, 'projects', '*', 'configs', '*.py')))
+LEAVES = [c for c in CONFIGS if '_base_' not in c]
+
+
+def test_found_configs():
+    assert len(LEAVES) >= 10
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=[osp.relpath(c, REPO) for c in CONFIGS])
+def test_parses(path):
+    cfg = Config.fromfile(path)
+    assert cfg is not None
+
+
+@pytest.mark.parametrize('path', LEAVES,
+                         ids=[osp.relpath(c, REPO) for c in LEAVES])
+def test_builds_model(path):
+    cfg = Config.fromfile(path)
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    assert cfg.default_scope == 'hjepa'
+    model = MODELS.build(cfg.model)
+    levels = cfg.model.num_levels
+    assert len(model.level_weights) == levels
+    if osp.basename(osp.dirname(path)) == 'ijepa':
+        assert levels == 1
+
+
+def test_vit_b_in1k_is_a_vit_b16():
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'hjepa', 'vit-b_in1k.py'))
+    model = MODELS.build(cfg.model)
+    params = sum(p.numel() for p in model.backbone.parameters())
+    assert 85e6 < params < 87e6
+    assert model.backbone.patch_size == 16
+    assert model.backbone.img_size == (224, 224)
+    assert model.num_levels == 3
+    assert cfg.train_dataloader.batch_size == 256
+    assert cfg.train_cfg.max_epochs == 300

@@ -1,0 +1,42 @@
+import pytest
+import torch
+
+from hjepa.evaluation import knn_accuracy, knn_predict
+
+
+def test_separable_features_are_perfect():
+    torch.manual_seed(0)
+    centers = torch.eye(4) * 10
+    train_y = torch.arange(4).repeat(25)
+    test_y = torch.arange(4).repeat(10)
+    train_x = centers[train_y] + 0.1 * torch.randn(100, 4)
+    test_x = centers[test_y] + 0.1 * torch.randn(40, 4)
+    acc = knn_accuracy(train_x, train_y, test_x, test_y, ks=(1, 10, 20))
+    assert acc == {'knn_top1_k1': 100.0, 'knn_top1_k10': 100.0,
+                   'knn_top1_k20': 100.0}
+
+
+def test_constant_features_are_chance():
+    train_y = torch.arange(10).repeat(20)
+    test_y = torch.arange(10).repeat(10)
+    acc = knn_accuracy(torch.ones(200, 8), train_y, torch.ones(100, 8),
+                       test_y, ks=(200, ))
+    # every class gets the same votes: argmax picks one class, 10% right
+    assert acc['knn_top1_k200'] == pytest.approx(10.0)
+
+
+def test_temperature_weighted_votes():
+    # Two neighbours of class 0 far away, one of class 1 very close.
+    train_x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    train_y = torch.tensor([0, 1, 1])
+    test_x = torch.tensor([[1.0, 0.05]])
+    scores = knn_predict(train_x, train_y, test_x, 2, k=3, temperature=0.07)
+    assert scores.argmax(1).item() == 0
+
+
+def test_bad_k_and_labels():
+    x = torch.randn(5, 3)
+    with pytest.raises(ValueError, match='k 6'):
+        knn_predict(x, torch.zeros(5, dtype=torch.long), x, 2, k=6)
+    with pytest.raises(ValueError, match='labels'):
+        knn_predict(x, torch.tensor([0, 1, 2, 0, -1]), x, 3, k=2)

@@ -1,0 +1,71 @@
+import pytest
+import torch
+
+from hjepa.models import HJEPAViT
+
+
+def tiny_vit(**kwargs):
+    cfg = dict(arch=dict(name='tiny', num_layers=2), img_size=32,
+               patch_size=4)
+    cfg.update(kwargs)
+    vit = HJEPAViT(**cfg)
+    vit.init_weights()
+    return vit
+
+
+def test_tokens_and_subset():
+    vit = tiny_vit()
+    x = torch.randn(2, 3, 32, 32)
+    (out, ) = vit(x)
+    assert out.shape == (2, 64, 192)
+    idx = torch.tensor([[0, 5, 63], [1, 2, 3]])
+    (sub, ) = vit(x, idx)
+    assert sub.shape == (2, 3, 192)
+
+
+def test_subset_sees_only_its_tokens():
+    vit = tiny_vit().eval()
+    x = torch.randn(1, 3, 32, 32)
+    idx = torch.tensor([[0, 1, 2, 3]])
+    (a, ) = vit(x, idx)
+    x2 = x.clone()
+    x2[..., 16:, :] = 0  # rows of patches the subset does not hold
+    (b, ) = vit(x2, idx)
+    torch.testing.assert_close(a, b)
+
+
+def test_out_indices_and_featmap():
+    vit = tiny_vit(out_indices=(0, -1), out_type='featmap')
+    outs = vit(torch.randn(2, 3, 32, 32))
+    assert len(outs) == 2
+    assert all(o.shape == (2, 192, 8, 8) for o in outs)
+    with pytest.raises(ValueError, match='featmap'):
+        vit(torch.randn(1, 3, 32, 32), torch.zeros(1, 4, dtype=torch.long))
+
+
+def test_other_input_size():
+    vit = tiny_vit()
+    (out, ) = vit(torch.randn(1, 3, 48, 64))
+    assert out.shape == (1, 12 * 16, 192)
+
+
+@pytest.mark.parametrize('arch,params', [('tiny', 5.5e6), ('small', 21.7e6),
+                                         ('base', 85.8e6)])
+def test_arch_zoo_sizes(arch, params):
+    vit = HJEPAViT(arch=arch, img_size=224, patch_size=16)
+    n = sum(p.numel() for p in vit.parameters())
+    assert abs(n - params) / params < 0.02
+
+
+def test_large_and_huge_settings():
+    assert HJEPAViT.arch_zoo['large']['num_layers'] == 24
+    assert HJEPAViT.arch_zoo['huge']['embed_dims'] == 1280
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match='unknown ViT arch'):
+        HJEPAViT(arch='gigantic')
+    with pytest.raises(ValueError, match='divisible'):
+        HJEPAViT(arch='tiny', img_size=30, patch_size=4)
+    with pytest.raises(ValueError, match='out index'):
+        HJEPAViT(arch=dict(name='tiny', num_layers=2), out_indices=5)

@@ -1,0 +1,54 @@
+import pytest
+import torch
+
+from hjepa.models import HJEPADataPreprocessor
+
+
+def test_normalises_and_stacks_lists():
+    pre = HJEPADataPreprocessor(mean=(0, 0, 0), std=(255, 255, 255))
+    imgs = [torch.full((3, 4, 4), 255, dtype=torch.uint8)] * 2
+    out = pre(dict(inputs=imgs, data_samples=[1, 2]), training=False)
+    assert out['inputs'].shape == (2, 3, 4, 4)
+    assert torch.allclose(out['inputs'], torch.ones(2, 3, 4, 4))
+    assert out['data_samples'].tolist() == [1, 2]
+
+
+def test_batch_augment_is_deterministic_per_step():
+    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    a = HJEPADataPreprocessor(batch_augment=dict(), seed=1)
+    b = HJEPADataPreprocessor(batch_augment=dict(), seed=1)
+    first = a(dict(inputs=x), True)['inputs']
+    assert torch.equal(first, b(dict(inputs=x), True)['inputs'])
+    second = a(dict(inputs=x), True)['inputs']
+    assert not torch.equal(first, second)  # a new draw every step
+    assert int(a.num_steps) == 2
+    plain = a(dict(inputs=x), False)['inputs']  # no augmentation in eval
+    assert int(a.num_steps) == 2
+    assert not torch.equal(plain, first)
+
+
+def test_full_crop_without_flip_is_identity():
+    x = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
+    pre = HJEPADataPreprocessor(
+        mean=(0, 0, 0), std=(1, 1, 1),
+        batch_augment=dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0),
+                           flip_prob=0.0))
+    out = pre(dict(inputs=x), True)['inputs']
+    torch.testing.assert_close(out, x.float())
+
+
+def test_flip_mirrors():
+    x = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
+    pre = HJEPADataPreprocessor(
+        mean=(0, 0, 0), std=(1, 1, 1),
+        batch_augment=dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0),
+                           flip_prob=1.0))
+    out = pre(dict(inputs=x), True)['inputs']
+    torch.testing.assert_close(out, x.float().flip(-1))
+
+
+def test_bad_augment_keys():
+    with pytest.raises(ValueError, match='unknown batch_augment'):
+        HJEPADataPreprocessor(batch_augment=dict(colour=1))
+    with pytest.raises(ValueError, match='crop_scale'):
+        HJEPADataPreprocessor(batch_augment=dict(crop_scale=(0.5, 2.0)))

@@ -1,0 +1,119 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hjepa.models import HJEPA, SmoothL1LatentLoss
+from hjepa.models.utils import gather_tokens
+
+
+def build(num_levels=3, **kwargs):
+    model = HJEPA(
+        backbone=dict(type='HJEPAViT', arch=dict(name='tiny', num_layers=2),
+                      img_size=32, patch_size=4),
+        predictor=dict(type='HJEPAPredictor', embed_dims=96, num_layers=1,
+                       num_heads=3),
+        masker=dict(type='MultiBlockMasker'),
+        num_levels=num_levels,
+        level_weights=(1.0, 0.5, 0.25)[:num_levels],
+        **kwargs)
+    model.init_weights()
+    return model
+
+
+def test_target_encoder_starts_as_copy_and_is_frozen():
+    model = build()
+    for (n, p), q in zip(model.backbone.named_parameters(),
+                         model.target_encoder.parameters()):
+        assert torch.equal(p, q), n
+        assert not q.requires_grad
+
+
+def test_losses_per_level_and_backward():
+    model = build()
+    losses = model(torch.randn(4, 3, 32, 32), mode='loss')
+    assert set(losses) == {'loss_level0', 'loss_level1', 'loss_level2'}
+    sum(losses.values()).backward()
+    assert model.backbone.patch_embed.weight.grad is not None
+    assert model.neck.heads[1].weight.grad is not None
+    assert all(p.grad is None for p in model.target_encoder.parameters())
+
+
+def test_one_level_is_ijepa():
+    """num_levels=1 is exactly I-JEPA's loss, recomputed by hand."""
+    model = build(num_levels=1)
+    x = torch.randn(4, 3, 32, 32)
+    step = int(model.num_steps)
+    losses = model(x, mode='loss')
+    assert list(losses) == ['loss_level0']
+
+    # Same masks: the draw depends on (seed, rank, step) only.
+    from hjepa.models.utils import step_generator
+    gen = step_generator(torch.Generator(), model.seed, step)
+    masks = model.masker.sample(4, (8, 8), gen)
+    ctx, tgt = masks['context'], masks['targets']
+    with torch.no_grad():
+        h = model.target_encoder(x)[-1]
+        h = F.layer_norm(h, h.shape[-1:])
+        target = gather_tokens(h, tgt.flatten(1)).view(4 * 4, -1, 192)
+    z = model.backbone(x, ctx)[-1]
+    pred = model.predictor(z, ctx, tgt)
+    expected = F.smooth_l1_loss(pred, target)
+    torch.testing.assert_close(losses['loss_level0'], expected)
+
+
+def test_ema_update():
+    model = build()
+    with torch.no_grad():
+        for p in model.backbone.parameters():
+            p.add_(1.0)
+    before = [p.clone() for p in model.target_encoder.parameters()]
+    model.update_target_encoder(0.9)
+    for b, t, c in zip(before, model.target_encoder.parameters(),
+                       model.backbone.parameters()):
+        torch.testing.assert_close(t, 0.9 * b + 0.1 * c)
+    with pytest.raises(ValueError, match='momentum'):
+        model.update_target_encoder(1.5)
+
+
+def test_extract_feat_and_modes():
+    model = build()
+    x = torch.randn(2, 3, 32, 32)
+    assert model(x, mode='tensor').shape == (2, 192)
+    assert model.extract_feat(x, 'context').shape == (2, 192)
+    with pytest.raises(ValueError, match='mode'):
+        model(x, mode='nope')
+    with pytest.raises(ValueError, match='encoder'):
+        model.extract_feat(x, 'student')
+
+
+def test_bad_level_weights():
+    with pytest.raises(ValueError, match='level_weights'):
+        HJEPA(backbone=dict(type='HJEPAViT', arch='tiny', img_size=32,
+                            patch_size=4),
+              predictor=dict(type='HJEPAPredictor'),
+              masker=dict(type='MultiBlockMasker'),
+              num_levels=2, level_weights=(1.0, ))
+
+
+def test_accepts_built_modules():
+    from hjepa.models import (HJEPAPredictor, HJEPAViT, LevelProjectionNeck,
+                              MultiBlockMasker)
+    vit = HJEPAViT(arch=dict(name='tiny', num_layers=1), img_size=32,
+                   patch_size=4)
+    model = HJEPA(
+        backbone=vit,
+        predictor=HJEPAPredictor(192, 96, 1, 3, grid_size=8),
+        masker=MultiBlockMasker(),
+        neck=LevelProjectionNeck(192, num_levels=2),
+        loss=SmoothL1LatentLoss(),
+        num_levels=2,
+        level_weights=(1.0, 0.5))
+    assert model.backbone is vit
+    losses = model(torch.randn(2, 3, 32, 32), mode='loss')
+    assert set(losses) == {'loss_level0', 'loss_level1'}
+
+
+def test_training_keeps_target_encoder_in_eval():
+    model = build()
+    model.train()
+    assert model.backbone.training and not model.target_encoder.training

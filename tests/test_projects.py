@@ -1,0 +1,67 @@
+"""Tests of the example projects under ``projects/``."""
+import os.path as osp
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.utils import import_modules_from_strings
+
+from hjepa.registry import MODELS
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:  # `projects.` imports resolve from the root
+    sys.path.insert(0, ROOT)
+
+from projects.random_token_masker.random_token_masker import (  # noqa: E402
+    RandomTokenMasker)
+
+RANDOM_TOKEN_CFG = osp.join(
+    ROOT, 'projects/random_token_masker/configs/'
+    'hjepa_vit-tiny-p4_random-token-mask_smoke_cifar10.py')
+
+
+def test_random_token_masker_masks():
+    masker = RandomTokenMasker(num_targets=4, target_ratio=0.15,
+                               context_ratio=0.5)
+    masks = masker.sample(3, (8, 8), torch.Generator().manual_seed(1))
+    ctx, tgt = masks['context'], masks['targets']
+    assert ctx.shape == (3, 32) and tgt.shape == (3, 4, 10)
+    assert ctx.dtype == tgt.dtype == torch.long
+    assert ctx.min() >= 0 and ctx.max() < 64
+    assert tgt.min() >= 0 and tgt.max() < 64
+    assert (ctx.diff(dim=1) > 0).all() and (tgt.diff(dim=2) > 0).all()
+    for b in range(3):
+        assert not set(ctx[b].tolist()) & set(tgt[b].flatten().tolist())
+
+    again = masker.sample(3, (8, 8), torch.Generator().manual_seed(1))
+    assert torch.equal(again['context'], ctx)
+    assert torch.equal(again['targets'], tgt)
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(target_ratio=0.0),
+    dict(context_ratio=1.0),
+    dict(target_ratio=0.6, context_ratio=0.5),
+    dict(num_targets=0),
+])
+def test_random_token_masker_rejects_bad_args(kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        RandomTokenMasker(**kwargs)
+
+
+def test_random_token_masker_config_builds_and_trains():
+    cfg = Config.fromfile(RANDOM_TOKEN_CFG)
+    assert ('projects.random_token_masker.random_token_masker'
+            in cfg.custom_imports['imports'])
+    import_modules_from_strings(**cfg.custom_imports)
+
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    assert isinstance(model.masker, RandomTokenMasker)
+    model.train()
+    losses = model.loss(torch.randn(4, 3, 32, 32))
+    assert losses and all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)

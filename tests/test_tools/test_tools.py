@@ -1,0 +1,67 @@
+"""The command-line tools, run as a user runs them."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import torch
+
+from tests.helpers import REPO, SMOKE
+
+
+def run(args, **kwargs):
+    env = dict(os.environ)
+    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
+    env.setdefault('OMP_NUM_THREADS', '1')
+    result = subprocess.run(args, cwd=REPO, env=env, capture_output=True,
+                            text=True, **kwargs)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def data_options(cifar_root):
+    return [
+        f'train_dataloader.dataset.data_root={cifar_root}',
+        f'test_dataloader.dataset.data_root={cifar_root}',
+        f'test_cfg.bank_dataloader.dataset.data_root={cifar_root}',
+    ]
+
+
+def test_train_amp_then_test(tmp_path, cifar_root):
+    work = tmp_path / 'train'
+    run([sys.executable, 'tools/train.py', SMOKE, '--amp', '--work-dir',
+         str(work), '--cfg-options'] + data_options(cifar_root))
+    ckpt = work / 'epoch_2.pth'
+    assert ckpt.exists()
+    logs = list(work.glob('*/vis_data/scalars.json'))
+    assert logs, 'no scalar log'
+    first = json.loads(logs[0].read_text().splitlines()[0])
+    assert {'loss_level0', 'loss_level1', 'loss_level2'} <= set(first)
+    assert list(work.glob('*/vis_data/events.out.tfevents.*'))
+    saved = torch.load(ckpt, weights_only=True)
+    assert 'target_encoder.patch_embed.weight' in saved['state_dict']
+
+    out = tmp_path / 'knn.json'
+    run([sys.executable, 'tools/test.py', SMOKE, str(ckpt), '--work-dir',
+         str(tmp_path / 'eval'), '--out', str(out), '--cfg-options'] +
+        data_options(cifar_root))
+    metrics = json.loads(out.read_text())['metrics']
+    assert 0 <= metrics['knn_top1_k20'] <= 100
+
+
+def test_dist_train_two_processes(tmp_path, cifar_root):
+    work = tmp_path / 'ddp'
+    result = run(['bash', 'tools/dist_train.sh', SMOKE, '2', '--work-dir',
+                  str(work), '--cfg-options'] + data_options(cifar_root) +
+                 ['train_cfg.max_epochs=1'],
+                 timeout=600)
+    assert (work / 'epoch_1.pth').exists(), result.stdout[-2000:]
+    log = next(work.glob('*/*.log')).read_text()
+    assert 'Distributed launcher: pytorch' in log or "'world_size': 2" in \
+        log or 'World size: 2' in log
+
+
+def test_print_config():
+    out = run([sys.executable, 'tools/print_config.py', SMOKE]).stdout
+    assert "type='HJEPA'" in out
