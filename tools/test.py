@@ -56,7 +56,9 @@ def main():
 
     runner = Runner.from_cfg(cfg)
     if random_init:
-        runner.model.init_weights()
+        from mmengine.model import is_model_wrapper
+        model = runner.model
+        (model.module if is_model_wrapper(model) else model).init_weights()
     start = time.perf_counter()
     metrics = runner.test()
     metrics = {k: float(v) for k, v in metrics.items()}

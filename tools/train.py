@@ -57,7 +57,11 @@ def main():
         cfg.resume = True
         cfg.load_from = args.resume
 
-    runner = Runner.from_cfg(cfg)
+    if cfg.get('runner_type') == 'FlexibleRunner' or 'strategy' in cfg:
+        from mmengine.runner import FlexibleRunner  # FSDP, DeepSpeed
+        runner = FlexibleRunner.from_cfg(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
     runner.train()
 
 

@@ -1,5 +1,5 @@
-# The CPU default, what `make train` runs: H-JEPA with a 6-layer ViT-Tiny/4
-# on CIFAR-10, 4 epochs (the equal-budget comparison), about an hour on two cores with --amp (bf16).
+# H-JEPA with a 6-layer ViT-Tiny/4 on CIFAR-10 for 4 epochs: the
+# equal-budget comparison with configs/ijepa/*-4e-budget_cifar10.py.
 _base_ = [
     '../_base_/models/hjepa_vit-tiny-p4.py',
     '../_base_/datasets/cifar10_inmemory.py',

@@ -74,6 +74,9 @@ class _ImageFolderBase(Dataset):
         self.folder = osp.join(data_root, data_prefix)
         paths, labels, classes = scan_image_folder(self.folder, extensions)
         if max_samples is not None:
+            if not 0 < max_samples <= len(paths):
+                raise ValueError(f'max_samples {max_samples} must be in '
+                                 f'[1, {len(paths)}] for {self.folder!r}')
             # An evenly spread subset keeps every class.
             keep = np.linspace(0, len(paths) - 1, max_samples).astype(int)
             paths = [paths[i] for i in keep]

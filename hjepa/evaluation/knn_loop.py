@@ -1,7 +1,9 @@
 """``runner.test()`` as k-NN evaluation of frozen features."""
 import time
-from typing import Dict, Sequence, Union
+from typing import Dict, Sequence, Tuple, Union
 
+import torch
+from mmengine.dist import broadcast_object_list, collect_results, get_rank
 from mmengine.runner import BaseLoop
 from torch.utils.data import DataLoader
 
@@ -16,7 +18,9 @@ class KNNTestLoop(BaseLoop):
 
     Uses the runner's test dataloader for queries and builds
     ``bank_dataloader`` (the un-augmented training split) for neighbours.
-    The evaluator is not used: the metrics come from
+    Under a distributed launcher each rank encodes its share of both
+    splits, rank 0 gathers them in order and scores, and every rank returns
+    the same metrics. The evaluator is not used: the metrics come from
     :func:`knn_accuracy` and are logged and returned like any test metric.
 
     Args:
@@ -52,13 +56,14 @@ class KNNTestLoop(BaseLoop):
         self.runner.call_hook('before_test')
         self.runner.call_hook('before_test_epoch')
         start = time.perf_counter()
-        model = self.runner.model
-        bank_x, bank_y = extract_features(model, self.bank_dataloader,
-                                          self.encoder, progress=True)
-        test_x, test_y = extract_features(model, self.dataloader,
-                                          self.encoder, progress=True)
-        metrics = knn_accuracy(bank_x, bank_y, test_x, test_y, self.ks,
-                               self.temperature)
+        bank_x, bank_y = self._features(self.bank_dataloader)
+        test_x, test_y = self._features(self.dataloader)
+        metrics = [None]
+        if get_rank() == 0:
+            metrics[0] = knn_accuracy(bank_x, bank_y, test_x, test_y,
+                                      self.ks, self.temperature)
+        broadcast_object_list(metrics)
+        metrics = metrics[0]
         metrics['eval_seconds'] = time.perf_counter() - start
         self.runner.logger.info(
             'k-NN (' + self.encoder + ' encoder, T=' + str(self.temperature) +
@@ -66,3 +71,13 @@ class KNNTestLoop(BaseLoop):
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         self.runner.call_hook('after_test')
         return metrics
+
+    def _features(self, loader) -> Tuple[torch.Tensor, torch.Tensor]:
+        """All features and labels of ``loader``'s dataset, on rank 0."""
+        x, y = extract_features(self.runner.model, loader, self.encoder,
+                                progress=get_rank() == 0)
+        rows = collect_results(list(zip(x, y)), len(loader.dataset), 'cpu')
+        if rows is None:  # not rank 0
+            return None, None
+        return torch.stack([r[0] for r in rows]), torch.stack(
+            [r[1] for r in rows])

@@ -13,9 +13,10 @@ def load_config(path: str,
                 launcher: str = 'none') -> Config:
     """Load ``path`` as the tools do.
 
-    Applies ``--cfg-options``, sets the launcher, defaults the work dir to
-    ``work_dirs/<config name>``, and falls back from NCCL to Gloo where no
-    GPU is present (distributed runs on CPUs).
+    Applies ``--cfg-options``, sets the launcher, and defaults the work dir
+    to ``work_dirs/<config name>``. Where no GPU is present, a distributed
+    launch runs on CPUs: Gloo instead of NCCL, DDP without device ids, and
+    (for ``torchrun``) the process group is started here.
     """
     cfg = Config.fromfile(path)
     cfg.launcher = launcher
@@ -27,7 +28,9 @@ def load_config(path: str,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(path))[0])
     if launcher != 'none' and not torch.cuda.is_available():
-        # Distributed on CPUs: Gloo, and DDP without device ids.
+        # Distributed on CPUs: Gloo, DDP without device ids, and the process
+        # group started here (mmengine's pytorch launcher would pick a CUDA
+        # device first; it skips its own set-up once a group exists).
         dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
         if dist_cfg.get('backend') == 'nccl':
             print_log('no GPU: using the gloo backend instead of nccl',
@@ -39,4 +42,7 @@ def load_config(path: str,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
+        if launcher == 'pytorch' and not torch.distributed.is_initialized():
+            torch.distributed.init_process_group(
+                backend=cfg.env_cfg.dist_cfg.get('backend', 'gloo'))
     return cfg

@@ -47,8 +47,8 @@ def test_one_level_is_ijepa():
     assert list(losses) == ['loss_level0']
 
     # Same masks: the draw depends on (seed, rank, step) only.
-    from hjepa.models.utils import step_generator
-    gen = step_generator(torch.Generator(), model.seed, step)
+    from hjepa.models.utils.seeding import MASK_STREAM, step_generator
+    gen = step_generator(torch.Generator(), model.seed, step, MASK_STREAM)
     masks = model.masker.sample(4, (8, 8), gen)
     ctx, tgt = masks['context'], masks['targets']
     with torch.no_grad():

@@ -59,6 +59,10 @@ class TargetEncoderEMAHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not self.every_n_train_iters(runner, self.interval):
             return
+        optim_wrapper = getattr(runner, 'optim_wrapper', None)
+        if hasattr(optim_wrapper, 'should_update') and \
+                not optim_wrapper.should_update():
+            return  # accumulating gradients: the encoder did not move
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         m = self.momentum_at(runner.iter, runner.max_iters)

@@ -10,7 +10,7 @@ from mmengine.model import BaseModel
 from hjepa.registry import MODELS
 from ..utils.layers import gather_tokens
 from ..utils.pooling import window_pool
-from ..utils.seeding import step_generator
+from ..utils.seeding import MASK_STREAM, step_generator
 
 
 def _build(cfg_or_module, **defaults):
@@ -92,6 +92,9 @@ class HJEPA(BaseModel):
             neck if neck is not None else dict(type='LevelProjectionNeck'),
             in_dims=dims,
             num_levels=num_levels)
+        if getattr(self.neck, 'num_levels', num_levels) < num_levels:
+            raise ValueError(f'the neck has heads for {self.neck.num_levels} '
+                             f'levels, the model num_levels={num_levels}')
         self.masker = _build(masker)
         self.loss_module = _build(loss)
         self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
@@ -150,7 +153,8 @@ class HJEPA(BaseModel):
         B = inputs.shape[0]
         p = self.backbone.patch_size
         grid = (inputs.shape[-2] // p, inputs.shape[-1] // p)
-        gen = step_generator(self.generator, self.seed, int(self.num_steps))
+        gen = step_generator(self.generator, self.seed, int(self.num_steps),
+                             MASK_STREAM)
         self.num_steps += 1
         masks = self.masker.sample(B, grid, gen)
         ctx_idx = masks['context'].to(inputs.device)  # [B, N_ctx]
@@ -165,7 +169,7 @@ class HJEPA(BaseModel):
             target = target.view(B * M, n_tgt, -1)  # [B*M, N_tgt, D]
 
         context = self.backbone(inputs, ctx_idx)[-1]  # [B, N_ctx, D]
-        pred = self.predictor(context, ctx_idx, tgt_idx).float()
+        pred = self.predictor(context, ctx_idx, tgt_idx, grid).float()
         flat_idx = tgt_idx.flatten(0, 1)  # [B*M, N_tgt]
 
         losses = {}

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor
 
 from hjepa.registry import MODELS
-from ..utils.seeding import step_generator
+from ..utils.seeding import AUGMENT_STREAM, step_generator
 
 
 @MODELS.register_module()
@@ -55,6 +55,10 @@ class HJEPADataPreprocessor(BaseDataPreprocessor):
             if not 0 < lo <= hi <= 1:
                 raise ValueError(f"crop_scale {aug['crop_scale']} must satisfy"
                                  ' 0 < min <= max <= 1')
+            r_lo, r_hi = aug['crop_ratio']
+            if not 0 < r_lo <= r_hi:
+                raise ValueError(f"crop_ratio {aug['crop_ratio']} must satisfy"
+                                 ' 0 < min <= max')
             self.batch_augment = aug
 
     def forward(self, data: dict, training: bool = False) -> dict:
@@ -68,7 +72,7 @@ class HJEPADataPreprocessor(BaseDataPreprocessor):
         x = inputs.float()  # [B, C, H, W]
         if training and self.batch_augment is not None:
             gen = step_generator(self.generator, self.seed,
-                                 int(self.num_steps))
+                                 int(self.num_steps), AUGMENT_STREAM)
             self.num_steps += 1
             x = self._crop_and_flip(x, gen)
         x = (x - self.mean) / self.std

@@ -68,21 +68,33 @@ class HJEPAPredictor(BaseModule):
         nn.init.trunc_normal_(self.mask_token, std=0.02)
         rescale_blocks(self.blocks)
 
-    def forward(self, context: torch.Tensor, context_idx: torch.Tensor,
-                target_idx: torch.Tensor) -> torch.Tensor:
+    def position_embedding(self, grid_size) -> torch.Tensor:
+        """Position embedding [1, H*W, D_pred] for a patch grid."""
+        if grid_size is None or tuple(grid_size) == self.grid_size:
+            return self.pos_embed
+        return sincos_2d(self.embed_dims, tuple(grid_size)).to(
+            self.pos_embed.device).unsqueeze(0)
+
+    def forward(self,
+                context: torch.Tensor,
+                context_idx: torch.Tensor,
+                target_idx: torch.Tensor,
+                grid_size: Optional[Tuple[int, int]] = None) -> torch.Tensor:
         """Predict the target tokens.
 
         Args:
             context: Encoded context tokens [B, N_ctx, D_in].
             context_idx: Their patch indices [B, N_ctx].
             target_idx: Patch indices of M target blocks [B, M, N_tgt].
+            grid_size: ``(H, W)`` of the patch grid the indices refer to;
+                defaults to the configured one.
 
         Returns:
             Predictions [B * M, N_tgt, D_in], sample-major (the M blocks of
             sample 0 first).
         """
         B, M, n_tgt = target_idx.shape
-        pos = self.pos_embed.expand(B, -1, -1)  # [B, N, D_pred]
+        pos = self.position_embedding(grid_size).expand(B, -1, -1)
         x = self.embed(context) + gather_tokens(pos, context_idx)
         x = x.repeat_interleave(M, dim=0)  # [B*M, N_ctx, D_pred]
 

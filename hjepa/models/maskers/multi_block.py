@@ -123,10 +123,17 @@ class MultiBlockMasker:
         context = self._place(B, c_size, grid_size, gen)  # [B, H, W]
         if not self.allow_overlap:
             context = context & ~targets.any(1)
-        for _ in range(self.max_tries):
+        for attempt in range(self.max_tries + 1):
             bad = context.flatten(1).sum(1) < self.min_context  # [B]
             if not bad.any():
                 break
+            if attempt == self.max_tries:
+                raise RuntimeError(
+                    f'after {self.max_tries} draws some context kept fewer '
+                    f'than min_context={self.min_context} patches (targets '
+                    f'of {t_size}, context block of {c_size} on a '
+                    f'{grid_size} grid); lower num_targets or target_scale, '
+                    'or raise context_scale')
             n_bad = int(bad.sum())
             new_t = self._place(n_bad * M, t_size, grid_size,
                                 gen).view(n_bad, M, H, W)
@@ -135,12 +142,6 @@ class MultiBlockMasker:
                 new_c = new_c & ~new_t.any(1)
             targets[bad] = new_t
             context[bad] = new_c
-        else:
-            raise RuntimeError(
-                f'after {self.max_tries} draws some context kept fewer than '
-                f'min_context={self.min_context} patches (targets of '
-                f'{t_size}, context block of {c_size} on a {grid_size} grid);'
-                ' lower num_targets or target_scale, or raise context_scale')
 
         # Every target block has h * w patches: nonzero lists them in order.
         n_tgt = t_size[0] * t_size[1]

@@ -3,13 +3,22 @@ import torch
 from mmengine.dist import get_rank
 
 
-def step_generator(generator: torch.Generator, seed: int,
-                   step: int) -> torch.Generator:
-    """Reseed ``generator`` from ``(seed, rank, step)`` and return it.
+# Streams of draws that must not coincide.
+AUGMENT_STREAM = 0
+MASK_STREAM = 1
 
-    Draws made with it depend only on those three numbers, so a resumed run
-    draws what the uninterrupted run drew at the same step, and each
-    distributed rank draws differently.
+
+def step_generator(generator: torch.Generator,
+                   seed: int,
+                   step: int,
+                   stream: int = 0) -> torch.Generator:
+    """Reseed ``generator`` from ``(seed, stream, rank, step)``, return it.
+
+    Draws made with it depend only on those numbers, so a resumed run draws
+    what the uninterrupted run drew at the same step, each distributed rank
+    draws differently, and each ``stream`` (masks, augmentation) draws
+    independently of the others.
     """
-    mixed = (seed * 0x9E3779B1 + get_rank() * 0x85EBCA77 + step) % (2**63)
+    mixed = (seed * 0x9E3779B1 + stream * 0xC2B2AE3D +
+             get_rank() * 0x85EBCA77 + step) % (2**63)
     return generator.manual_seed(mixed)
