@@ -52,3 +52,21 @@ def test_bad_augment_keys():
         HJEPADataPreprocessor(batch_augment=dict(colour=1))
     with pytest.raises(ValueError, match='crop_scale'):
         HJEPADataPreprocessor(batch_augment=dict(crop_scale=(0.5, 2.0)))
+
+
+def test_color_jitter_identity_and_range():
+    from hjepa.models import BatchColorJitter
+    x = torch.rand(4, 3, 8, 8) * 255
+    still = BatchColorJitter(0, 0, 0, 0, mean=(0, 0, 0), std=(1, 1, 1))
+    torch.testing.assert_close(still(x, torch.Generator()), x)
+    gray = BatchColorJitter(0, 0, 0, grayscale_prob=1.0, prob=1.0,
+                            mean=(0, 0, 0), std=(1, 1, 1))
+    out = gray(x, torch.Generator())
+    assert torch.allclose(out[:, 0], out[:, 1])
+    jitter = BatchColorJitter(prob=1.0, mean=(0, 0, 0), std=(1, 1, 1))
+    a = jitter(x, torch.Generator().manual_seed(0))
+    b = jitter(x, torch.Generator().manual_seed(0))
+    assert torch.equal(a, b) and not torch.equal(a, x)
+    assert a.min() >= 0 and a.max() <= 255
+    with pytest.raises(ValueError, match='brightness'):
+        BatchColorJitter(brightness=1.5)

@@ -117,3 +117,18 @@ def test_training_keeps_target_encoder_in_eval():
     model = build()
     model.train()
     assert model.backbone.training and not model.target_encoder.training
+
+
+def test_context_augment_reaches_only_the_context_encoder():
+    model = build(context_augment=dict(type='BatchColorJitter', prob=1.0))
+    assert model.context_augment.mean.flatten().tolist() == pytest.approx(
+        model.data_preprocessor.mean.flatten().tolist())
+    seen = {}
+    model.backbone.register_forward_pre_hook(
+        lambda m, args: seen.__setitem__('context', args[0].clone()))
+    model.target_encoder.register_forward_pre_hook(
+        lambda m, args: seen.__setitem__('target', args[0].clone()))
+    x = torch.randn(2, 3, 32, 32)
+    model(x, mode='loss')
+    assert torch.equal(seen['target'], x)
+    assert not torch.equal(seen['context'], x)

@@ -10,7 +10,8 @@ from mmengine.model import BaseModel
 from hjepa.registry import MODELS
 from ..utils.layers import gather_tokens
 from ..utils.pooling import window_pool
-from ..utils.seeding import MASK_STREAM, step_generator
+from ..utils.seeding import (CONTEXT_AUGMENT_STREAM, MASK_STREAM,
+                             step_generator)
 
 
 def _build(cfg_or_module, **defaults):
@@ -50,6 +51,11 @@ class HJEPA(BaseModel):
         num_levels: Hierarchy levels, level 0 included.
         level_weights: Loss weight of each level.
         target_norm: Layer-normalise target tokens (and pooled targets).
+        context_augment: Optional batch augmentation (e.g.
+            ``BatchColorJitter``) applied to the context encoder's input
+            only; the target encoder sees the image as it is. None (the
+            default, and I-JEPA) gives both the same image. Its ``mean``
+            and ``std`` default to the data preprocessor's.
         seed: Seed of the mask draws, combined with rank and step.
         data_preprocessor: Batch preprocessor config.
         init_cfg: mmengine initialisation config.
@@ -65,6 +71,7 @@ class HJEPA(BaseModel):
                  num_levels: int = 3,
                  level_weights: Sequence[float] = (1.0, 0.5, 0.25),
                  target_norm: bool = True,
+                 context_augment: Optional[Union[dict, nn.Module]] = None,
                  seed: int = 0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -96,6 +103,13 @@ class HJEPA(BaseModel):
             raise ValueError(f'the neck has heads for {self.neck.num_levels} '
                              f'levels, the model num_levels={num_levels}')
         self.masker = _build(masker)
+        self.context_augment = None
+        if context_augment is not None:
+            pre = self.data_preprocessor
+            norm = dict(mean=pre.mean.flatten().tolist(),
+                        std=pre.std.flatten().tolist()) if hasattr(
+                            pre, 'mean') else {}
+            self.context_augment = _build(context_augment, **norm)
         self.loss_module = _build(loss)
         self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
         self.generator = torch.Generator()
@@ -168,7 +182,14 @@ class HJEPA(BaseModel):
             target = gather_tokens(h, tgt_idx.flatten(1))
             target = target.view(B * M, n_tgt, -1)  # [B*M, N_tgt, D]
 
-        context = self.backbone(inputs, ctx_idx)[-1]  # [B, N_ctx, D]
+        context_inputs = inputs
+        if self.context_augment is not None:
+            context_inputs = self.context_augment(
+                inputs,
+                step_generator(self.generator, self.seed,
+                               int(self.num_steps) - 1,
+                               CONTEXT_AUGMENT_STREAM))
+        context = self.backbone(context_inputs, ctx_idx)[-1]  # [B, N_ctx, D]
         pred = self.predictor(context, ctx_idx, tgt_idx, grid).float()
         flat_idx = tgt_idx.flatten(0, 1)  # [B*M, N_tgt]
 

@@ -1,3 +1,4 @@
+from .color_jitter import BatchColorJitter
 from .data_preprocessor import HJEPADataPreprocessor
 
-__all__ = ['HJEPADataPreprocessor']
+__all__ = ['BatchColorJitter', 'HJEPADataPreprocessor']

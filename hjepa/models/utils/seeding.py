@@ -6,6 +6,7 @@ from mmengine.dist import get_rank
 # Streams of draws that must not coincide.
 AUGMENT_STREAM = 0
 MASK_STREAM = 1
+CONTEXT_AUGMENT_STREAM = 2
 
 
 def step_generator(generator: torch.Generator,
