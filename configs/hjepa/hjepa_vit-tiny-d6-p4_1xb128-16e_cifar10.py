@@ -1,5 +1,5 @@
-# I-JEPA (one level) counterpart of the CPU default: 6-layer ViT-Tiny/4
-# on CIFAR-10, 18 epochs; everything else as the H-JEPA config.
+# The CPU default, what `make train` runs: H-JEPA with a 6-layer ViT-Tiny/4
+# on CIFAR-10, 16 epochs, under an hour on two cores with --amp (bf16).
 _base_ = [
     '../_base_/models/hjepa_vit-tiny-p4.py',
     '../_base_/datasets/cifar10_inmemory.py',
@@ -10,11 +10,11 @@ _base_ = [
 model = dict(
     backbone=dict(arch=dict(name='tiny', num_layers=6)),
     predictor=dict(embed_dims=96, num_layers=4, num_heads=3),
-    num_levels=1,
-    level_weights=(1.0, ))
+    # colour jitter on the context encoder's input only (see BatchColorJitter)
+    context_augment=dict(type='BatchColorJitter'))
 train_dataloader = dict(batch_size=128)
 
-max_epochs = 18
+max_epochs = 16
 warmup_epochs = 2
 base_lr = 1e-3
 optim_wrapper = dict(optimizer=dict(lr=base_lr))
