@@ -167,9 +167,9 @@ class HJEPA(BaseModel):
         B = inputs.shape[0]
         p = self.backbone.patch_size
         grid = (inputs.shape[-2] // p, inputs.shape[-1] // p)
-        gen = step_generator(self.generator, self.seed, int(self.num_steps),
-                             MASK_STREAM)
+        step = int(self.num_steps)
         self.num_steps += 1
+        gen = step_generator(self.generator, self.seed, step, MASK_STREAM)
         masks = self.masker.sample(B, grid, gen)
         ctx_idx = masks['context'].to(inputs.device)  # [B, N_ctx]
         tgt_idx = masks['targets'].to(inputs.device)  # [B, M, N_tgt]
@@ -186,8 +186,7 @@ class HJEPA(BaseModel):
         if self.context_augment is not None:
             context_inputs = self.context_augment(
                 inputs,
-                step_generator(self.generator, self.seed,
-                               int(self.num_steps) - 1,
+                step_generator(self.generator, self.seed, step,
                                CONTEXT_AUGMENT_STREAM))
         context = self.backbone(context_inputs, ctx_idx)[-1]  # [B, N_ctx, D]
         pred = self.predictor(context, ctx_idx, tgt_idx, grid).float()
