@@ -131,6 +131,32 @@ class HJEPAViT(BaseModule):
         nn.init.zeros_(self.patch_embed.bias)
         rescale_blocks(self.blocks)
 
+    def get_layer_depth(self, param_name: str,
+                        prefix: str = '') -> Tuple[int, int]:
+        """Depth of a parameter for layer-wise learning-rate decay.
+
+        The patch embedding is depth 0, block ``i`` depth ``i + 1``, and the
+        final norm and everything outside the backbone (names without
+        ``prefix``: necks, heads) the last depth, ``num_layers + 1``.
+
+        Args:
+            param_name: Parameter name, e.g. ``'backbone.blocks.3.mlp.fc1.weight'``.
+            prefix: Prefix of the backbone's parameters in ``param_name``.
+
+        Returns:
+            The parameter's depth and the number of depths
+            (``num_layers + 2``).
+        """
+        num_depths = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return num_depths - 1, num_depths
+        name = param_name[len(prefix):]
+        if name.startswith(('patch_embed', 'pos_embed')):
+            return 0, num_depths
+        if name.startswith('blocks.'):
+            return int(name.split('.')[1]) + 1, num_depths
+        return num_depths - 1, num_depths
+
     def position_embedding(self, grid_size: Tuple[int, int]) -> torch.Tensor:
         """Position embedding [1, H*W, D] for a patch grid of ``grid_size``."""
         if tuple(grid_size) == self.grid_size:
