@@ -33,7 +33,7 @@ __all__ = [
     'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS',
     'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS',
     'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'METRICS', 'EVALUATOR',
-    'VISUALIZERS', 'VISBACKENDS', 'FUNCTIONS'
+    'VISUALIZERS', 'VISBACKENDS', 'FUNCTIONS', 'PROTOCOLS'
 ]
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='hjepa',
@@ -76,6 +76,10 @@ TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, scope='hjepa',
 
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='hjepa',
                    locations=['hjepa.evaluation'])
+# Evaluation protocols (k-NN, linear probe, ...) run by ProtocolTestLoop on
+# frozen features; mmengine has no root registry for them.
+PROTOCOLS = Registry('evaluation protocol', scope='hjepa',
+                     locations=['hjepa.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, scope='hjepa',
                      locations=['hjepa.evaluation'])
 

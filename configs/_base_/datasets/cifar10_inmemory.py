@@ -14,26 +14,51 @@ train_dataloader = dict(
         with_label=False),
 )
 
-# k-NN evaluation (tools/test.py): test split as queries, train as bank.
-_knn_loader = dict(
+# Evaluation (tools/test.py): the test split against the training split.
+# `--protocol NAME ...` or `--protocol all` picks what `run` holds.
+_eval_loader = dict(
     batch_size=512,
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
 )
 test_dataloader = dict(
-    **_knn_loader,
+    **_eval_loader,
     dataset=dict(
         type='InMemoryImageFolder', data_root=data_root, data_prefix='test'))
 test_cfg = dict(
-    type='KNNTestLoop',
+    type='ProtocolTestLoop',
     bank_dataloader=dict(
-        **_knn_loader,
+        **_eval_loader,
         dataset=dict(
             type='InMemoryImageFolder',
             data_root=data_root,
             data_prefix='train')),
-    ks=(10, 20, 200),
-    temperature=0.07,
+    protocols=dict(
+        knn=dict(type='KNNProtocol', ks=(10, 20, 200), temperature=0.07),
+        linear_probe=dict(
+            type='LinearProbeProtocol',
+            poolings=('avg', 'cat4'),
+            lrs=(1e-3, 3e-3, 1e-2),
+            val_fraction=0.1,
+            epochs=100),
+        few_shot=dict(
+            type='FewShotProtocol',
+            settings=((5, 1), (5, 5), (10, 10)),
+            episodes=600,
+            n_query=15),
+        feature_quality=dict(type='FeatureQualityProtocol', num_samples=2000),
+        finetune=dict(
+            type='FineTuneProtocol',
+            epochs=2,
+            batch_size=128,
+            lr=1e-3,
+            layer_decay=0.65,
+            weight_decay=0.05,
+            drop_path_rate=0.1,
+            amp=True),
+    ),
+    run=('knn', ),
+    subjects=('model', ),
     encoder='target')
-test_evaluator = dict(type='Evaluator', metrics=[])  # KNNTestLoop scores
+test_evaluator = dict(type='Evaluator', metrics=[])  # the loop scores

@@ -1,0 +1,256 @@
+"""Evaluation protocols: registered, configurable, run on an EvalSubject.
+
+A protocol is called as ``protocol(subject, data, logger=None)`` with one
+:class:`EvalSubject` (the pretrained encoder, a randomly initialised one, or
+raw pixels) and the shared :class:`EvalData`, and returns flat metrics
+``{name: float}`` (empty when it does not apply to the subject).
+:class:`ProtocolTestLoop` runs every configured protocol on every subject.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+from hjepa.registry import MODELS, PROTOCOLS
+from hjepa.models.utils.pooling import window_pool
+from .feature_quality import alignment, feature_statistics, uniformity
+from .few_shot import few_shot_accuracy
+from .finetune import batch_augment, finetune
+from .knn import knn_accuracy
+from .linear_probe import linear_probe
+
+
+@dataclass
+class EvalData:
+    """Normalised images and labels of the bank (train) and test splits."""
+    train_images: torch.Tensor  # [N, C, H, W]
+    train_labels: torch.Tensor  # [N]
+    test_images: torch.Tensor  # [M, C, H, W]
+    test_labels: torch.Tensor  # [M]
+
+
+@dataclass
+class EvalSubject:
+    """What is evaluated: an encoder (or none, for raw pixels) and its
+    cached features.
+
+    Attributes:
+        name: ``'pretrained'``, ``'random_init'`` or ``'raw_pixels'``.
+        features: ``{pooling: (train [N, D], test [M, D])}``; poolings are
+            ``'avg'`` (average of the last layer's tokens) and ``'cat4'``
+            (averages of the last four layers, concatenated).
+        encoder: Token encoder returning one [B, N, D] tensor per output
+            layer (last one last), or None for raw pixels.
+        encoder_cfg: Config that rebuilds ``encoder`` (for fine-tuning).
+    """
+    name: str
+    features: Dict[str, Tuple[torch.Tensor, torch.Tensor]]
+    encoder: Optional[nn.Module] = None
+    encoder_cfg: Optional[dict] = None
+    extra: dict = field(default_factory=dict)
+
+    def get(self, pooling: str) -> Tuple[torch.Tensor, torch.Tensor]:
+        if pooling not in self.features:
+            raise KeyError(f'{self.name} has no {pooling!r} features; it '
+                           f'has {sorted(self.features)}')
+        return self.features[pooling]
+
+    @torch.no_grad()
+    def encode(self, images: torch.Tensor,
+               batch_size: int = 512) -> torch.Tensor:
+        """Average-pooled last-layer features [B, D] of new images."""
+        if self.encoder is None:
+            return images.flatten(1)
+        self.encoder.eval()
+        return torch.cat([
+            self.encoder(x)[-1].mean(1) for x in images.split(batch_size)
+        ])
+
+
+def _prefixed(prefix: str, metrics: Dict[str, float]) -> Dict[str, float]:
+    return {f'{prefix}/{k}': v for k, v in metrics.items()}
+
+
+@PROTOCOLS.register_module()
+class KNNProtocol:
+    """Weighted cosine k-NN of test features against the bank.
+
+    Args:
+        ks: Neighbour counts.
+        temperature: Vote temperature.
+        pooling: Which cached features.
+    """
+
+    def __init__(self, ks: Sequence[int] = (10, 20, 200),
+                 temperature: float = 0.07, pooling: str = 'avg') -> None:
+        self.ks, self.temperature, self.pooling = tuple(ks), temperature, \
+            pooling
+
+    def __call__(self, subject: EvalSubject, data: EvalData, logger=None):
+        train_x, test_x = subject.get(self.pooling)
+        out = knn_accuracy(train_x, data.train_labels, test_x,
+                           data.test_labels, self.ks, self.temperature)
+        return {k.replace('knn_', ''): v for k, v in out.items()}
+
+
+@PROTOCOLS.register_module()
+class LinearProbeProtocol:
+    """Linear classifier on standardised frozen features, per pooling.
+
+    Args:
+        poolings: Feature poolings to probe (each gets its own numbers).
+        lrs: Learning rates swept on a held-out ``val_fraction`` of the
+            training split.
+        **kwargs: Recipe of :func:`linear_probe` (epochs, batch_size,
+            weight_decay, val_fraction, seed).
+    """
+
+    def __init__(self, poolings: Sequence[str] = ('avg', 'cat4'),
+                 lrs: Sequence[float] = (1e-3, 3e-3, 1e-2),
+                 **kwargs) -> None:
+        self.poolings, self.lrs, self.kwargs = tuple(poolings), tuple(lrs), \
+            kwargs
+
+    def __call__(self, subject: EvalSubject, data: EvalData, logger=None):
+        out = {}
+        for pooling in self.poolings:
+            if pooling not in subject.features:
+                continue  # raw pixels have a single 'avg' (the pixels)
+            train_x, test_x = subject.get(pooling)
+            out.update(
+                _prefixed(
+                    pooling,
+                    linear_probe(train_x, data.train_labels, test_x,
+                                 data.test_labels, self.lrs, **self.kwargs)))
+        return out
+
+
+@PROTOCOLS.register_module()
+class FewShotProtocol:
+    """N-way K-shot episodes on the test split's frozen features.
+
+    Args:
+        settings: ``(n_way, k_shot)`` pairs.
+        episodes: Episodes per setting.
+        n_query: Queries per class and episode.
+        classifier: ``'prototype'`` or ``'logistic'``.
+        pooling: Which cached features.
+        seed: Episode seed.
+    """
+
+    def __init__(self,
+                 settings: Sequence[Tuple[int, int]] = ((5, 1), (5, 5),
+                                                        (10, 10)),
+                 episodes: int = 600,
+                 n_query: int = 15,
+                 classifier: str = 'prototype',
+                 pooling: str = 'avg',
+                 seed: int = 0) -> None:
+        self.settings = [tuple(s) for s in settings]
+        self.episodes, self.n_query = episodes, n_query
+        self.classifier, self.pooling, self.seed = classifier, pooling, seed
+
+    def __call__(self, subject: EvalSubject, data: EvalData, logger=None):
+        _, test_x = subject.get(self.pooling)
+        out = {}
+        for n_way, k_shot in self.settings:
+            out.update(
+                _prefixed(
+                    f'{n_way}way{k_shot}shot',
+                    few_shot_accuracy(test_x, data.test_labels, n_way, k_shot,
+                                      self.n_query, self.episodes,
+                                      self.classifier, self.seed)))
+        return out
+
+
+@PROTOCOLS.register_module()
+class FeatureQualityProtocol:
+    """Effective rank, spread, alignment/uniformity and per-level statistics.
+
+    Image-level statistics use the average-pooled test features. Level
+    ``l`` statistics pool the last layer's tokens over ``2**l x 2**l``
+    windows of the patch grid (the granularities H-JEPA predicts) and treat
+    every window of ``num_samples`` test images as a sample. Alignment and
+    uniformity compare two random crop-and-flip views of the same images.
+
+    Args:
+        num_samples: Test images used (evenly spaced over the split).
+        num_levels: Levels of per-level statistics.
+        seed: Seed of the two views.
+    """
+
+    def __init__(self, num_samples: int = 2000, num_levels: int = 3,
+                 seed: int = 0) -> None:
+        self.num_samples, self.num_levels, self.seed = num_samples, \
+            num_levels, seed
+
+    def __call__(self, subject: EvalSubject, data: EvalData, logger=None):
+        _, test_x = subject.get('avg')
+        out = _prefixed('image', feature_statistics(test_x))
+        n = min(self.num_samples, len(data.test_images))
+        pick = torch.linspace(0, len(data.test_images) - 1, n).long()
+        images = data.test_images[pick]
+        gen = torch.Generator().manual_seed(self.seed)
+        view1 = subject.encode(batch_augment(images, gen))
+        view2 = subject.encode(batch_augment(images, gen))
+        out['alignment'] = alignment(view1, view2)
+        out['uniformity'] = uniformity(view1)
+        if subject.encoder is not None:
+            out.update(self._levels(subject.encoder, images))
+        return out
+
+    @torch.no_grad()
+    def _levels(self, encoder: nn.Module, images: torch.Tensor):
+        tokens = torch.cat([encoder(x)[-1] for x in images.split(512)])
+        p = encoder.patch_size
+        grid = (images.shape[-2] // p, images.shape[-1] // p)
+        idx = torch.arange(grid[0] * grid[1]).expand(len(tokens), -1)
+        out = {}
+        for level in range(self.num_levels):
+            pooled, _ = window_pool(tokens, idx, grid, level)  # [B, W, D]
+            out.update(
+                _prefixed(f'level{level}',
+                          feature_statistics(pooled.flatten(0, 1))))
+        return out
+
+
+@PROTOCOLS.register_module()
+class FineTuneProtocol:
+    """Fine-tune the whole encoder with layer-wise lr decay, score the test
+    split. Raw pixels are skipped (no encoder).
+
+    Args:
+        drop_path_rate: Stochastic depth of the fine-tuned encoder.
+        max_train_samples: Train on the first ... of an even spread of the
+            training split (None: all of it), to fit a time budget.
+        **kwargs: Recipe of :func:`finetune` (epochs, batch_size, lr,
+            layer_decay, weight_decay, warmup_epochs, label_smoothing, amp,
+            seed).
+    """
+
+    def __init__(self, drop_path_rate: float = 0.1,
+                 max_train_samples: Optional[int] = None, **kwargs) -> None:
+        self.drop_path_rate = drop_path_rate
+        self.max_train_samples = max_train_samples
+        self.kwargs = kwargs
+
+    def __call__(self, subject: EvalSubject, data: EvalData, logger=None):
+        if subject.encoder is None:
+            return {}
+        cfg = dict(subject.encoder_cfg, out_type='featmap', out_indices=-1,
+                   drop_path_rate=self.drop_path_rate, init_cfg=None)
+        encoder = MODELS.build(cfg)
+        missing, unexpected = encoder.load_state_dict(
+            subject.encoder.state_dict(), strict=False)
+        if missing or unexpected:
+            raise RuntimeError(f'fine-tuning encoder does not match the '
+                               f'evaluated one: missing {missing}, '
+                               f'unexpected {unexpected}')
+        images, labels = data.train_images, data.train_labels
+        if self.max_train_samples and self.max_train_samples < len(images):
+            pick = torch.linspace(0, len(images) - 1,
+                                  self.max_train_samples).long()
+            images, labels = images[pick], labels[pick]
+        return finetune(encoder, images, labels, data.test_images,
+                        data.test_labels, logger=logger, **self.kwargs)
