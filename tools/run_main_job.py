@@ -1,8 +1,8 @@
 """The main job (``make train``): pretrain a config, then score it by k-NN.
 
-Runs ``tools/train.py CONFIG --amp``, then ``tools/test.py`` on the final
-checkpoint's target encoder and on a randomly initialised encoder of the
-same shape, and writes ``results.json`` and ``results.md`` to the work dir
+Runs ``tools/train.py CONFIG --amp``, then ``tools/test.py`` (k-NN) on the
+final checkpoint's target encoder and on a randomly initialised encoder of
+the same shape, and writes ``results.json`` and ``results.md`` to the work dir
 with the config, the k-NN top-1 (k=20, cosine, T=0.07, average-pooled
 tokens) and the wall times.
 """
@@ -22,14 +22,23 @@ def run(args):
     subprocess.run([sys.executable] + args, check=True)
 
 
-def evaluate(config, checkpoint, work_dir, name):
-    out = osp.join(work_dir, f'knn_{name}.json')
+def evaluate(config, checkpoint, work_dir):
+    """k-NN metrics of the checkpoint and of a random init of its shape."""
+    out = osp.join(work_dir, 'knn.json')
     run([
         osp.join(TOOLS, 'test.py'), config, checkpoint, '--work-dir',
-        osp.join(work_dir, f'eval_{name}'), '--out', out
+        osp.join(work_dir, 'eval'), '--out', out, '--subjects', 'model',
+        'random_init'
     ])
     with open(out) as f:
-        return json.load(f)['metrics']
+        metrics = json.load(f)['metrics']
+
+    def knn(subject):
+        prefix = f'{subject}/knn/'
+        return {k[len(prefix):]: v for k, v in metrics.items()
+                if k.startswith(prefix)}
+
+    return knn('model'), knn('random_init')
 
 
 def main():
@@ -47,15 +56,14 @@ def main():
     with open(osp.join(args.work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
 
-    pretrained = evaluate(args.config, checkpoint, args.work_dir, 'pretrained')
-    random_init = evaluate(args.config, 'random', args.work_dir, 'random')
+    pretrained, random_init = evaluate(args.config, checkpoint, args.work_dir)
     total_seconds = time.time() - start
 
     results = dict(
         config=args.config,
         checkpoint=checkpoint,
-        knn_top1=pretrained['knn_top1_k20'],
-        knn_top1_random_init=random_init['knn_top1_k20'],
+        knn_top1=pretrained['top1_k20'],
+        knn_top1_random_init=random_init['top1_k20'],
         knn_pretrained=pretrained,
         knn_random_init=random_init,
         train_wall_seconds=round(train_seconds, 1),
@@ -67,13 +75,13 @@ def main():
             '| encoder | k-NN top-1 (k=20) | wall time |\n'
             '| --- | --- | --- |\n'
             f'| H-JEPA pretrained ({osp.basename(args.config)}) | '
-            f'{pretrained["knn_top1_k20"]:.2f} | '
+            f'{pretrained["top1_k20"]:.2f} | '
             f'{train_seconds / 60:.1f} min training |\n'
             f'| randomly initialised, same shape | '
-            f'{random_init["knn_top1_k20"]:.2f} | - |\n')
+            f'{random_init["top1_k20"]:.2f} | - |\n')
     print(f'\nk-NN top-1 (CIFAR-10 test, k=20): '
-          f'{pretrained["knn_top1_k20"]:.2f}% pretrained, '
-          f'{random_init["knn_top1_k20"]:.2f}% random init; '
+          f'{pretrained["top1_k20"]:.2f}% pretrained, '
+          f'{random_init["top1_k20"]:.2f}% random init; '
           f'training {train_seconds / 60:.1f} min, '
           f'total {total_seconds / 60:.1f} min')
     print(f'results: {osp.join(args.work_dir, "results.json")}')

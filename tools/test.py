@@ -1,7 +1,11 @@
-"""Evaluate a checkpoint by k-NN: ``python tools/test.py CONFIG CHECKPOINT``.
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``.
 
-``CHECKPOINT`` may be ``random`` for a randomly initialised encoder of the
-config's shape: the floor every pretrained number should be read against.
+Runs the protocols of the config's ``test_cfg`` (k-NN by default);
+``--protocol all`` (or a list of names: knn linear_probe few_shot
+feature_quality finetune) runs those instead, beside a randomly initialised
+encoder and raw pixels, and writes a JSON + Markdown report with plots to
+``--report-dir`` (default ``<work-dir>/report``). ``CHECKPOINT`` may be
+``random`` for a randomly initialised encoder of the config's shape.
 """
 import argparse
 import json
@@ -27,6 +31,17 @@ def parse_args():
         choices=['target', 'context'],
         help='encoder whose features are scored (default: the config\'s)')
     parser.add_argument(
+        '--protocol', nargs='+', metavar='NAME',
+        help="protocols to run: 'all' or names from test_cfg.protocols")
+    parser.add_argument(
+        '--subjects', nargs='+', choices=['model', 'random_init',
+                                          'raw_pixels'],
+        help='what to evaluate (default with --protocol: all three)')
+    parser.add_argument(
+        '--report-dir',
+        help='write report.json, report.md and plots here (default with '
+        '--protocol: <work-dir>/report)')
+    parser.add_argument(
         '--out', help='write the metrics to this JSON file')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -51,6 +66,19 @@ def main():
                       args.launcher)
     if args.encoder is not None:
         cfg.test_cfg.encoder = args.encoder
+    if args.protocol:
+        cfg.test_cfg.run = 'all' if args.protocol == ['all'] \
+            else args.protocol
+        cfg.test_cfg.subjects = args.subjects or [
+            'model', 'random_init', 'raw_pixels'
+        ]
+        cfg.test_cfg.report_dir = args.report_dir or osp.join(
+            cfg.work_dir, 'report')
+    else:
+        if args.subjects:
+            cfg.test_cfg.subjects = args.subjects
+        if args.report_dir:
+            cfg.test_cfg.report_dir = args.report_dir
     random_init = args.checkpoint == 'random'
     cfg.load_from = None if random_init else args.checkpoint
 

@@ -31,5 +31,11 @@ train_cfg = dict(max_epochs=max_epochs)
 custom_hooks = [
     dict(type='TargetEncoderEMAHook', momentum=0.996, end_momentum=1.0),
     dict(type='SafeCheckpointHook'),
+    # feature statistics every 200 iterations; on collapse, warn and keep a
+    # checkpoint of the moment
+    dict(type='CollapseMonitorHook', interval=200,
+         actions=('warn', 'checkpoint')),
+    # k-NN on 4k train / 1k test images after every epoch
+    dict(type='OnlineKNNHook', interval=1),
 ]
 default_hooks = dict(checkpoint=dict(interval=2, max_keep_ckpts=2))

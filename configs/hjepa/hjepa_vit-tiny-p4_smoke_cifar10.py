@@ -13,7 +13,7 @@ model = dict(
 train_dataloader = dict(batch_size=32, dataset=dict(max_samples=256))
 test_dataloader = dict(dataset=dict(max_samples=200))
 test_cfg = dict(bank_dataloader=dict(dataset=dict(max_samples=500)),
-                ks=(10, 20))
+                protocols=dict(knn=dict(ks=(10, 20))))
 
 max_epochs = 2
 optim_wrapper = dict(optimizer=dict(lr=1e-3))

@@ -126,11 +126,14 @@ def finetune(encoder: nn.Module,
     total = epochs * steps_per_epoch
     warmup = min(total - 1, max(1, int(warmup_epochs * steps_per_epoch)))
     schedulers = [
-        LinearLR(wrapper, start_factor=1e-3, by_epoch=False, begin=0,
-                 end=warmup),
         CosineAnnealingLR(wrapper, T_max=total - warmup, eta_min=lr * 1e-3,
-                          by_epoch=False, begin=warmup, end=total),
+                          by_epoch=False, begin=warmup, end=total)
     ]
+    if warmup > 0:  # none for a single step
+        schedulers.insert(
+            0,
+            LinearLR(wrapper, start_factor=1e-3, by_epoch=False, begin=0,
+                     end=warmup))
     gen = torch.Generator().manual_seed(seed)
     train_loss = float('nan')
     for epoch in range(epochs):

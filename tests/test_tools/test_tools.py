@@ -47,7 +47,26 @@ def test_train_amp_then_test(tmp_path, cifar_root):
          str(tmp_path / 'eval'), '--out', str(out), '--cfg-options'] +
         data_options(cifar_root))
     metrics = json.loads(out.read_text())['metrics']
-    assert 0 <= metrics['knn_top1_k20'] <= 100
+    assert 0 <= metrics['model/knn/top1_k20'] <= 100
+
+    # every protocol beside both baselines, with its report
+    report = tmp_path / 'report'
+    run([sys.executable, 'tools/test.py', SMOKE, str(ckpt), '--work-dir',
+         str(tmp_path / 'eval_all'), '--protocol', 'all', '--report-dir',
+         str(report), '--cfg-options'] + data_options(cifar_root) + [
+             'test_cfg.protocols.linear_probe.epochs=2',
+             'test_cfg.protocols.few_shot.episodes=5',
+             'test_cfg.protocols.few_shot.n_query=5',
+             'test_cfg.protocols.feature_quality.num_samples=32',
+             'test_cfg.protocols.finetune.epochs=1',
+             'test_cfg.protocols.finetune.max_train_samples=128'])
+    data = json.loads((report / 'report.json').read_text())
+    assert set(data['metrics']) >= {'model', 'random_init', 'raw_pixels'}
+    assert set(data['metrics']['model']) == {
+        'knn', 'linear_probe', 'few_shot', 'feature_quality', 'finetune'}
+    assert data['checkpoint'] == str(ckpt)
+    # the training run beside the checkpoint gives the loss curves
+    assert (report / 'training_curves.png').exists()
 
 
 def test_dist_train_two_processes(tmp_path, cifar_root):

@@ -1,0 +1,53 @@
+"""ProtocolTestLoop: every protocol on the model and both baselines, with a
+report, in a real Runner on the smoke config."""
+import json
+
+import pytest
+from mmengine.runner import Runner
+
+from tests.helpers import smoke_config
+
+SUBJECTS = ('model', 'random_init', 'raw_pixels')
+
+
+def _cheap_protocols(cfg):
+    p = cfg.test_cfg.protocols
+    p.linear_probe.update(epochs=3, lrs=(1e-3, 1e-2))
+    p.few_shot.update(episodes=10, n_query=5)
+    p.feature_quality.update(num_samples=64)
+    p.finetune.update(epochs=1, batch_size=64, max_train_samples=256)
+
+
+def test_all_protocols_with_baselines_and_report(tmp_path, cifar_root):
+    cfg = smoke_config(tmp_path, cifar_root, 'protocols_all')
+    _cheap_protocols(cfg)
+    cfg.test_cfg.update(run='all', subjects=SUBJECTS,
+                        report_dir=str(tmp_path / 'report'))
+    metrics = Runner.from_cfg(cfg).test()
+    for subject in SUBJECTS:
+        assert 0 <= metrics[f'{subject}/knn/top1_k20'] <= 100
+        assert 0 <= metrics[f'{subject}/linear_probe/avg/top1'] <= 100
+        assert f'{subject}/few_shot/10way10shot/ci95' in metrics
+        assert metrics[f'{subject}/feature_quality/image/rank'] >= 1
+    for subject in ('model', 'random_init'):
+        assert f'{subject}/linear_probe/cat4/top1' in metrics
+        assert f'{subject}/feature_quality/level2/rank' in metrics
+        assert 0 <= metrics[f'{subject}/finetune/top1'] <= 100
+    assert 'raw_pixels/finetune/top1' not in metrics  # nothing to tune
+
+    report = tmp_path / 'report'
+    data = json.loads((report / 'report.json').read_text())
+    assert data['metrics']['model']['knn']['top1_k20'] == metrics[
+        'model/knn/top1_k20']
+    assert data['num_test'] == 200 and data['num_train'] == 500
+    md = (report / 'report.md').read_text()
+    assert '| knn/top1_k20 |' in md and 'raw pixels' in md
+    for png in ('tsne.png', 'masks.png'):
+        assert (report / png).stat().st_size > 1000
+
+
+def test_unknown_protocol_is_refused(tmp_path, cifar_root):
+    cfg = smoke_config(tmp_path, cifar_root, 'protocols_bad')
+    cfg.test_cfg.run = ('knn', 'linear')
+    with pytest.raises(ValueError, match="\\['linear'\\] are not configured"):
+        Runner.from_cfg(cfg).test()
