@@ -48,9 +48,10 @@ test_cfg = dict(
             episodes=600,
             n_query=15),
         feature_quality=dict(type='FeatureQualityProtocol', num_samples=2000),
+        # one epoch keeps `--protocol all` under 30 minutes on one CPU core
         finetune=dict(
             type='FineTuneProtocol',
-            epochs=2,
+            epochs=1,
             batch_size=128,
             lr=1e-3,
             layer_decay=0.65,
