@@ -22,23 +22,18 @@ def run(args):
     subprocess.run([sys.executable] + args, check=True)
 
 
-def evaluate(config, checkpoint, work_dir):
-    """k-NN metrics of the checkpoint and of a random init of its shape."""
-    out = osp.join(work_dir, 'knn.json')
+def evaluate(config, checkpoint, work_dir, name):
+    """k-NN metrics (``top1_k<k>``) of a checkpoint, or of ``random``."""
+    out = osp.join(work_dir, f'knn_{name}.json')
     run([
         osp.join(TOOLS, 'test.py'), config, checkpoint, '--work-dir',
-        osp.join(work_dir, 'eval'), '--out', out, '--subjects', 'model',
-        'random_init'
+        osp.join(work_dir, f'eval_{name}'), '--out', out
     ])
     with open(out) as f:
         metrics = json.load(f)['metrics']
-
-    def knn(subject):
-        prefix = f'{subject}/knn/'
-        return {k[len(prefix):]: v for k, v in metrics.items()
-                if k.startswith(prefix)}
-
-    return knn('model'), knn('random_init')
+    prefix = 'model/knn/'  # both test loops' key for the loaded encoder
+    return {k[len(prefix):]: v for k, v in metrics.items()
+            if k.startswith(prefix)}
 
 
 def main():
@@ -56,7 +51,8 @@ def main():
     with open(osp.join(args.work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
 
-    pretrained, random_init = evaluate(args.config, checkpoint, args.work_dir)
+    pretrained = evaluate(args.config, checkpoint, args.work_dir, 'pretrained')
+    random_init = evaluate(args.config, 'random', args.work_dir, 'random')
     total_seconds = time.time() - start
 
     results = dict(

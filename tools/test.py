@@ -22,7 +22,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='k-NN evaluation')
+    parser = argparse.ArgumentParser(
+        description='evaluate a checkpoint (k-NN, linear probe, few-shot, '
+        'fine-tuning, feature quality)')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help="checkpoint file, or 'random'")
     parser.add_argument('--work-dir', help='where logs and results go')
@@ -66,12 +68,19 @@ def main():
                       args.launcher)
     if args.encoder is not None:
         cfg.test_cfg.encoder = args.encoder
+    loop = cfg.test_cfg.get('type')
+    if (args.protocol or args.subjects or args.report_dir) and \
+            loop != 'ProtocolTestLoop':
+        raise SystemExit(
+            f'--protocol, --subjects and --report-dir need test_cfg.type = '
+            f"'ProtocolTestLoop'; {args.config} has {loop!r} (k-NN only)")
     if args.protocol:
         cfg.test_cfg.run = 'all' if args.protocol == ['all'] \
             else args.protocol
-        cfg.test_cfg.subjects = args.subjects or [
-            'model', 'random_init', 'raw_pixels'
-        ]
+        # with CHECKPOINT=random the model is itself the random init
+        cfg.test_cfg.subjects = args.subjects or (
+            ['model', 'raw_pixels'] if args.checkpoint == 'random' else
+            ['model', 'random_init', 'raw_pixels'])
         cfg.test_cfg.report_dir = args.report_dir or osp.join(
             cfg.work_dir, 'report')
     else:

@@ -54,8 +54,9 @@ def predict(model: ImageClassifier, images: torch.Tensor,
             batch_size: int = 512) -> torch.Tensor:
     """Predicted classes [N] of images [N, C, H, W]."""
     model.eval()
+    device = next(model.parameters()).device
     preds = [
-        model.head(model.extract_feat(x)).argmax(1)
+        model.head(model.extract_feat(x.to(device))).argmax(1)
         for x in images.split(batch_size)
     ]
     return torch.cat(preds)
@@ -108,7 +109,8 @@ def finetune(encoder: nn.Module,
     if epochs < 1:
         raise ValueError(f'fine-tuning epochs {epochs} must be >= 1')
     num_classes = int(max(train_labels.max(), test_labels.max())) + 1
-    model = build_classifier(encoder, num_classes)
+    device = next(encoder.parameters()).device
+    model = build_classifier(encoder, num_classes).to(device)
     model.head.fc.weight.data.normal_(0, 0.01)
     model.head.fc.bias.data.zero_()
     wrapper = build_optim_wrapper(
@@ -141,10 +143,11 @@ def finetune(encoder: nn.Module,
         order = torch.randperm(len(train_images), generator=gen)
         losses = []
         for idx in order[:steps_per_epoch * batch_size].split(batch_size):
-            x = batch_augment(train_images[idx], gen)
+            x = batch_augment(train_images[idx], gen).to(device)
             with wrapper.optim_context(model):
                 logits = model.head(model.extract_feat(x))
-            loss = F.cross_entropy(logits.float(), train_labels[idx],
+            loss = F.cross_entropy(logits.float(),
+                                   train_labels[idx].to(device),
                                    label_smoothing=label_smoothing)
             wrapper.update_params(loss)
             for s in schedulers:
@@ -154,6 +157,6 @@ def finetune(encoder: nn.Module,
         if logger is not None:
             logger.info(f'fine-tune epoch {epoch + 1}/{epochs}: '
                         f'loss {train_loss:.4f}')
-    pred = predict(model, test_images)
+    pred = predict(model, test_images).cpu()
     top1 = 100.0 * float((pred == test_labels).float().mean())
     return dict(top1=top1, train_loss=train_loss, epochs=epochs)

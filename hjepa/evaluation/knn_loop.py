@@ -60,8 +60,13 @@ class KNNTestLoop(BaseLoop):
         test_x, test_y = self._features(self.dataloader)
         metrics = [None]
         if get_rank() == 0:
-            metrics[0] = knn_accuracy(bank_x, bank_y, test_x, test_y,
-                                      self.ks, self.temperature)
+            scores = knn_accuracy(bank_x, bank_y, test_x, test_y, self.ks,
+                                  self.temperature)
+            # the keys ProtocolTestLoop gives its 'model' subject
+            metrics[0] = {
+                'model/knn/' + k.replace('knn_', ''): v
+                for k, v in scores.items()
+            }
         broadcast_object_list(metrics)
         metrics = metrics[0]
         metrics['eval_seconds'] = time.perf_counter() - start

@@ -30,9 +30,12 @@ class ProtocolTestLoop(BaseLoop):
     - ``raw_pixels``: the normalised pixels, flattened.
 
     Metrics are returned flat as ``<subject>/<protocol>/<metric>``, with
-    ``<subject>/<protocol>/seconds``. Under a distributed launcher every
-    rank reads its share of the data and rank 0 runs the protocols; all
-    ranks return the same metrics.
+    ``<subject>/<protocol>/seconds``. Encoders run on the model's device.
+    Under a distributed launcher every rank reads its share of the data and
+    rank 0 runs the protocols while the others wait in a broadcast: raise
+    ``env_cfg.dist_cfg.timeout`` (seconds) above the protocols' run time.
+    Both splits are held in memory, so this loop is for CIFAR-sized sets;
+    ImageNet configs keep the streaming :class:`KNNTestLoop`.
 
     Args:
         runner: The runner.
@@ -89,6 +92,10 @@ class ProtocolTestLoop(BaseLoop):
         self.seed = seed
         self.report_dir = report_dir
         self.results: Dict[str, float] = {}
+
+    @property
+    def _device(self) -> torch.device:
+        return next(self._model.parameters()).device
 
     @property
     def _model(self):
@@ -151,7 +158,12 @@ class ProtocolTestLoop(BaseLoop):
         rows = []
         for batch in loader:
             data = preprocess(batch, False)
-            rows.extend(zip(data['inputs'].cpu(), data['data_samples'].cpu()))
+            labels = data['data_samples']
+            if not isinstance(labels, torch.Tensor) or labels.min() < 0:
+                raise ValueError(
+                    'evaluation protocols need class labels; build the '
+                    'evaluation datasets with with_label=True')
+            rows.extend(zip(data['inputs'].cpu(), labels.cpu()))
         rows = collect_results(rows, len(loader.dataset), 'cpu')
         if rows is None:  # not rank 0
             return None
@@ -178,7 +190,7 @@ class ProtocolTestLoop(BaseLoop):
         else:
             torch.manual_seed(self.seed)
             encoder.init_weights()
-        encoder.eval()
+        encoder.to(self._device).eval()
         train = self._features(encoder, data.train_images)
         test = self._features(encoder, data.test_images)
         feats = {p: (train[p], test[p]) for p in train}
@@ -194,8 +206,10 @@ class ProtocolTestLoop(BaseLoop):
                   batch_size: int = 512) -> Dict[str, torch.Tensor]:
         avg: List[torch.Tensor] = []
         cat: List[torch.Tensor] = []
+        device = next(encoder.parameters()).device
         for x in images.split(batch_size):
-            layers = [t.mean(1).float() for t in encoder(x)]  # k x [B, D]
+            layers = [t.mean(1).float().cpu()
+                      for t in encoder(x.to(device))]  # k x [B, D]
             avg.append(layers[-1])
             cat.append(torch.cat(layers, dim=1))
         return dict(avg=torch.cat(avg), cat4=torch.cat(cat))

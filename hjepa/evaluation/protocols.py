@@ -36,10 +36,12 @@ class EvalSubject:
     cached features.
 
     Attributes:
-        name: ``'pretrained'``, ``'random_init'`` or ``'raw_pixels'``.
+        name: ``'model'`` (the loaded checkpoint), ``'random_init'`` or
+            ``'raw_pixels'``.
         features: ``{pooling: (train [N, D], test [M, D])}``; poolings are
             ``'avg'`` (average of the last layer's tokens) and ``'cat4'``
-            (averages of the last four layers, concatenated).
+            (averages of the last four layers, or of all of them in a
+            shallower encoder, concatenated).
         encoder: Token encoder returning one [B, N, D] tensor per output
             layer (last one last), or None for raw pixels.
         encoder_cfg: Config that rebuilds ``encoder`` (for fine-tuning).
@@ -63,8 +65,10 @@ class EvalSubject:
         if self.encoder is None:
             return images.flatten(1)
         self.encoder.eval()
+        device = next(self.encoder.parameters()).device
         return torch.cat([
-            self.encoder(x)[-1].mean(1) for x in images.split(batch_size)
+            self.encoder(x.to(device))[-1].mean(1).float().cpu()
+            for x in images.split(batch_size)
         ])
 
 
@@ -153,8 +157,17 @@ class FewShotProtocol:
 
     def __call__(self, subject: EvalSubject, data: EvalData, logger=None):
         _, test_x = subject.get(self.pooling)
+        _, counts = data.test_labels.unique(return_counts=True)
         out = {}
         for n_way, k_shot in self.settings:
+            if n_way > len(counts) or counts.min() < k_shot + self.n_query:
+                if logger is not None:
+                    logger.warning(
+                        f'few-shot {n_way}-way {k_shot}-shot skipped: it '
+                        f'needs {n_way} classes of >= {k_shot + self.n_query}'
+                        f' test images, the data has {len(counts)} classes '
+                        f'of >= {int(counts.min())}')
+                continue
             out.update(
                 _prefixed(
                     f'{n_way}way{k_shot}shot',
@@ -202,7 +215,10 @@ class FeatureQualityProtocol:
 
     @torch.no_grad()
     def _levels(self, encoder: nn.Module, images: torch.Tensor):
-        tokens = torch.cat([encoder(x)[-1] for x in images.split(512)])
+        device = next(encoder.parameters()).device
+        tokens = torch.cat([
+            encoder(x.to(device))[-1].float().cpu() for x in images.split(512)
+        ])
         p = encoder.patch_size
         grid = (images.shape[-2] // p, images.shape[-1] // p)
         idx = torch.arange(grid[0] * grid[1]).expand(len(tokens), -1)
@@ -240,7 +256,8 @@ class FineTuneProtocol:
             return {}
         cfg = dict(subject.encoder_cfg, out_type='featmap', out_indices=-1,
                    drop_path_rate=self.drop_path_rate, init_cfg=None)
-        encoder = MODELS.build(cfg)
+        encoder = MODELS.build(cfg).to(
+            next(subject.encoder.parameters()).device)
         missing, unexpected = encoder.load_state_dict(
             subject.encoder.state_dict(), strict=False)
         if missing or unexpected:

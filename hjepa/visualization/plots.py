@@ -39,7 +39,7 @@ def plot_training_curves(rows: Sequence[dict], out: str) -> List[str]:
     rank_keys = sorted({k for r in rows for k in r
                         if k.startswith('collapse/') and k.endswith('rank')})
     knn_keys = sorted({k for r in rows for k in r
-                       if k.startswith('online_knn/')})
+                       if k.startswith('online_knn/top1')})
     panels = [('loss per level (weighted)', loss_keys, 'log'),
               ('effective rank (probe batch)', rank_keys, 'linear'),
               ('online k-NN top-1 (%)', knn_keys, 'linear')]
@@ -161,6 +161,6 @@ def find_training_scalars(checkpoint: Optional[str]) -> Optional[str]:
                            'scalars.json')))
     for path in reversed(found):
         with open(path) as f:
-            if 'loss_level0' in f.readline():
+            if any('loss_level0' in line for line in f):
                 return path
     return None

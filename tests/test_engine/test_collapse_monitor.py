@@ -95,3 +95,27 @@ def test_quiet_on_the_cpu_default_recipe(tmp_path, cifar_root):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         CollapseMonitorHook(**kwargs)
+
+
+def test_acts_once_per_collapse():
+    """A run that stays collapsed is acted on once; it re-arms only after a
+    healthy check."""
+    hook = CollapseMonitorHook(interval=1, patience=1, actions=())
+    acted = []
+    hook._act = lambda runner, step, failed: acted.append(step)
+    bad = dict(target_image_rank=1.0, target_image_std=0.0,
+               target_image_mean_cos=1.0)
+    good = dict(target_image_rank=50.0, target_image_std=0.6,
+                target_image_mean_cos=0.5)
+
+    class _Runner:
+        iter = 0
+        visualizer = type('V', (), {'add_scalars': lambda *a, **k: None})()
+        logger = type('L', (), {'info': lambda *a, **k: None})()
+
+    runner = _Runner()
+    for i, stats in enumerate([bad, bad, bad, good, bad, bad]):
+        runner.iter = i
+        hook.statistics = lambda r, s=stats: dict(s)
+        hook.after_train_iter(runner, i)
+    assert acted == [1, 5]

@@ -51,3 +51,17 @@ def test_unknown_protocol_is_refused(tmp_path, cifar_root):
     cfg.test_cfg.run = ('knn', 'linear')
     with pytest.raises(ValueError, match="\\['linear'\\] are not configured"):
         Runner.from_cfg(cfg).test()
+
+
+def test_few_shot_settings_the_data_cannot_hold_are_skipped():
+    import torch
+
+    from hjepa.evaluation import EvalData, EvalSubject, FewShotProtocol
+    labels = torch.arange(10).repeat(20)  # 20 images a class
+    feats = torch.eye(10)[labels]
+    data = EvalData(torch.zeros(1), labels, torch.zeros(1), labels)
+    subject = EvalSubject('model', dict(avg=(feats, feats)))
+    out = FewShotProtocol(settings=((5, 1), (10, 10)), episodes=5,
+                          n_query=15)(subject, data)
+    assert out['5way1shot/top1'] == 100.0
+    assert not any(k.startswith('10way10shot') for k in out)

@@ -36,7 +36,9 @@ class CollapseMonitorHook(Hook):
     A check fails when the target encoder's image-level statistics cross a
     threshold: ``rank < min_rank``, ``std < min_std`` or
     ``mean_cos > max_mean_cos``. After ``patience`` failing checks in a row
-    the hook does each of ``actions``:
+    the hook does each of ``actions``, once per collapse: it acts again only
+    after a healthy check in between.
+
 
     - ``'warn'``: log a warning naming the statistic, value and threshold;
     - ``'checkpoint'``: save ``collapse_iter_<n>.pth`` in the work dir;
@@ -92,16 +94,28 @@ class CollapseMonitorHook(Hook):
         self.lr_factor = lr_factor
         self.start_iter = start_iter
         self.failures = 0
+        self._armed = True
         self.fired_at = []  # iterations at which the actions ran
         self._probe = None
 
     def before_train(self, runner) -> None:
-        dataset = runner.train_dataloader.dataset
+        dataset = self._probe_dataset(runner)
         n = min(self.probe_size, len(dataset))
         pick = torch.linspace(0, len(dataset) - 1, n).long().tolist()
         batch = default_collate([dataset[i] for i in pick])
         model = self._model(runner)
         self._probe = model.data_preprocessor(batch, False)['inputs']
+
+    @staticmethod
+    def _probe_dataset(runner):
+        """The un-augmented bank set of the test config if there is one
+        (the training pipeline may crop and flip), else the training set."""
+        test_cfg = runner.cfg.get('test_cfg') or {}
+        bank = test_cfg.get('bank_dataloader')
+        if bank and 'dataset' in bank:
+            from hjepa.registry import DATASETS
+            return DATASETS.build(bank['dataset'])
+        return runner.train_dataloader.dataset
 
     @staticmethod
     def _model(runner):
@@ -124,10 +138,11 @@ class CollapseMonitorHook(Hook):
         failed = self._failed(stats)
         if not failed or step < self.start_iter:
             self.failures = 0
+            self._armed = True  # healthy again: the next collapse acts
             return
         self.failures += 1
-        if self.failures >= self.patience:
-            self.failures = 0
+        if self.failures >= self.patience and self._armed:
+            self._armed = False
             self._act(runner, step, failed)
 
     @torch.no_grad()
@@ -190,8 +205,11 @@ class CollapseMonitorHook(Hook):
 
     @staticmethod
     def _save(runner, filename: str) -> None:
+        # mid-epoch: by_epoch=False records the iteration, as CheckpointHook
+        # does for iteration checkpoints, so resuming continues from it
         runner.save_checkpoint(runner.work_dir, filename,
-                               save_optimizer=True, save_param_scheduler=True)
+                               save_optimizer=True, save_param_scheduler=True,
+                               by_epoch=False)
 
     def _lower_lr(self, runner) -> None:
         wrapper = runner.optim_wrapper

@@ -85,8 +85,12 @@ class OnlineKNNHook(Hook):
                     "test_cfg.bank_dataloader and test_dataloader")
             cfg = source['dataset']
         cfg = copy.deepcopy(dict(cfg))
-        cfg['max_samples'] = size
-        dataset = DATASETS.build(cfg)
+        cfg['max_samples'] = min(size, cfg.get('max_samples') or size)
+        try:
+            dataset = DATASETS.build(cfg)
+        except ValueError:  # a split smaller than the subset: all of it
+            cfg['max_samples'] = None
+            dataset = DATASETS.build(cfg)
         return DataLoader(dataset, batch_size=self.batch_size,
                           shuffle=False, collate_fn=default_collate)
 
@@ -117,10 +121,12 @@ class OnlineKNNHook(Hook):
             metrics[0]['seconds'] = time.perf_counter() - start
         broadcast_object_list(metrics)
         metrics = metrics[0]
-        self.history.append((runner.iter, metrics))
+        # the step LoggerHook gives this point: after_train_epoch sees the
+        # iteration counter already advanced, after_train_iter not yet
+        step = runner.iter if self.by_epoch else runner.iter + 1
+        self.history.append((step, metrics))
         runner.visualizer.add_scalars(
-            {f'online_knn/{k}': v for k, v in metrics.items()},
-            step=runner.iter)
+            {f'online_knn/{k}': v for k, v in metrics.items()}, step=step)
         runner.logger.info(
             f'online k-NN ({self.bank_size} bank / {self.query_size} query '
             f'images, {self.encoder} encoder): ' +
