@@ -1,8 +1,8 @@
 # The fine-tuning schedule of the CIFAR composite benchmarks (mmdet and
 # mmseg alike): AdamW, layer-wise lr decay through the H-JEPA backbone's
-# get_layer_depth, 100 warm-up iterations, then linear decay to 0; 1000
+# get_layer_depth, 100 warm-up iterations, then linear decay to 0; 800
 # iterations, evaluated at the end.
-max_iters = 1000
+max_iters = 800
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(

@@ -5,8 +5,8 @@
 # of 24-40 px CIFAR-10 photos: the objects are at the pretraining scale and
 # the ViT sees a 16 x 16 grid (stride 4). The pyramid resizes that map by
 # 1, 1/2, 1/4, 1/8 (strides 4-32, plus 64 for the RPN). Heads are slimmed
-# for a CPU (128-wide neck, fewer proposals and RoIs). 1000 iterations of
-# 16 canvases (../_base_/schedules/adamw-layer-decay_1k.py).
+# for a CPU (128-wide neck, fewer proposals and RoIs). 800 iterations of
+# 16 canvases (../_base_/schedules/adamw-layer-decay_800i.py).
 #
 #   python tools/dataset_converters/make_cifar_composite.py
 #   bash tools/benchmarks/mmdet/train.sh THIS_CONFIG BACKBONE.pth 1
@@ -14,7 +14,7 @@
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::_base_/default_runtime.py',
-    '../_base_/schedules/adamw-layer-decay_1k.py',
+    '../_base_/schedules/adamw-layer-decay_800i.py',
 ]
 custom_imports = dict(imports=['hjepa.models'], allow_failed_imports=False)
 
@@ -130,6 +130,6 @@ test_evaluator = val_evaluator
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=1000,
+        type='CheckpointHook', by_epoch=False, interval=800,
         max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

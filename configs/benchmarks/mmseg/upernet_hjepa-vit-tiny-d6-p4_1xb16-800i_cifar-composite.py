@@ -5,8 +5,8 @@
 # of 24-40 px CIFAR-10 photos (the pretraining scale; a 16 x 16 grid at
 # stride 4). Blocks 2, 3, 4 and 6 feed mmseg's Feature2Pyramid, which resizes
 # them by 2, 1, 1/2 and 1/4 (strides 2-16). 11 classes: background and the
-# ten CIFAR-10 classes; the heads are slimmed for a CPU. 1000 iterations of
-# 16 canvases (../_base_/schedules/adamw-layer-decay_1k.py).
+# ten CIFAR-10 classes; the heads are slimmed for a CPU. 800 iterations of
+# 16 canvases (../_base_/schedules/adamw-layer-decay_800i.py).
 #
 #   python tools/dataset_converters/make_cifar_composite.py
 #   bash tools/benchmarks/mmseg/train.sh THIS_CONFIG BACKBONE.pth 1
@@ -14,7 +14,7 @@
 _base_ = [
     'mmseg::_base_/models/upernet_mae.py',
     'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/adamw-layer-decay_1k.py',
+    '../_base_/schedules/adamw-layer-decay_800i.py',
 ]
 custom_imports = dict(imports=['hjepa.models'], allow_failed_imports=False)
 
@@ -110,7 +110,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=1000,
+        type='CheckpointHook', by_epoch=False, interval=800,
         max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
