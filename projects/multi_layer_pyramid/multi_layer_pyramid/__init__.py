@@ -1,0 +1,3 @@
+from .multi_layer_pyramid import MultiLayerFeaturePyramid
+
+__all__ = ['MultiLayerFeaturePyramid']
