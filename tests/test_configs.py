@@ -17,10 +17,7 @@ CONFIGS = sorted(
 def _pretraining(path):
     """mmdet and mmseg configs build in their own scopes (tested in
     tests/test_benchmarks); the rest are H-JEPA configs."""
-    with open(path) as f:
-        text = f.read()
-    return not any(s in text for s in ('mmdet::', 'mmseg::', "'mmdet'",
-                                       "'mmseg'"))
+    return Config.fromfile(path).get('default_scope') in (None, 'hjepa')
 
 
 CONFIGS = [c for c in CONFIGS if _pretraining(c)]
