@@ -74,3 +74,29 @@ def convert_pretrain_checkpoint(src: str,
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
     torch.save(out, dst)
     return out
+
+
+def check_backbone_checkpoint(path: str, prefix: str = 'backbone.') -> None:
+    """Refuse a checkpoint that ``init_cfg=dict(type='Pretrained',
+    prefix=prefix)`` would load wrongly.
+
+    An unconverted pretraining checkpoint also holds ``backbone.*`` keys, the
+    *context* encoder's, and would load without a warning.
+
+    Raises:
+        ValueError: naming the file, if it holds ``target_encoder.*`` keys
+            (a pretraining checkpoint: convert it first) or no key under
+            ``prefix``.
+    """
+    import hjepa.engine.hooks.safe_checkpoint_hook  # noqa: F401
+    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    keys = list(ckpt.get('state_dict', ckpt))
+    if any(k.startswith(ENCODER_PREFIXES['target']) for k in keys):
+        raise ValueError(
+            f'{path} is a pretraining checkpoint (it holds target_encoder.* '
+            'keys); convert it with tools/model_converters/'
+            'hjepa_to_backbone.py, or its backbone.* keys, the context '
+            'encoder, would load')
+    if not any(k.startswith(prefix) for k in keys):
+        raise ValueError(f'{path} holds no {prefix}* keys; expected a '
+                         'checkpoint from hjepa_to_backbone.py')

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from hjepa.utils.checkpoint import (ENCODER_PREFIXES,
+                                    check_backbone_checkpoint,
                                     convert_pretrain_checkpoint,
                                     extract_encoder)
 from tests.helpers import REPO
@@ -75,6 +76,25 @@ def test_cli_writes_a_safe_backbone_checkpoint(tmp_path):
     assert out['meta']['encoder'] == 'context'
     assert set(out['state_dict']) == {
         'backbone.' + k for k in encoder_weights(sd, 'context')}
+
+
+def test_train_sh_refuses_an_unconverted_checkpoint(tmp_path):
+    # its backbone.* keys are the context encoder's: they would load silently
+    src = str(tmp_path / 'pretrain.pth')
+    save_pretrain_checkpoint(src, backbone=dict(arch=TINY_ARCH))
+    result = subprocess.run(
+        ['bash', 'tools/benchmarks/mmdet/train.sh', DET_COMPOSITE, src, '1'],
+        cwd=REPO, capture_output=True, text=True,
+        env=dict(os.environ, PYTHON=sys.executable))
+    assert result.returncode != 0
+    assert 'hjepa_to_backbone.py' in result.stderr
+    assert 'Iter(train)' not in result.stdout + result.stderr
+
+    dst = str(tmp_path / 'backbone.pth')
+    convert_pretrain_checkpoint(src, dst)
+    check_backbone_checkpoint(dst)  # the converted one passes
+    with pytest.raises(ValueError, match='no detector'):
+        check_backbone_checkpoint(dst, prefix='detector.')
 
 
 @pytest.mark.parametrize('encoder', ['target', 'context'])

@@ -19,6 +19,11 @@ TOOLS="$(cd "$(dirname "$0")/.." && pwd)"
 if [ "$CHECKPOINT" = random ]; then
     INIT="model.backbone.init_cfg=None"
 elif [ -f "$CHECKPOINT" ]; then
+    # refuses an unconverted pretraining checkpoint, whose backbone.* keys
+    # are the context encoder's
+    PYTHONPATH="$TOOLS/..":${PYTHONPATH:-} ${PYTHON:-python} -c \
+        'import sys; from hjepa.utils.checkpoint import check_backbone_checkpoint as check; check(sys.argv[1])' \
+        "$CHECKPOINT"
     INIT="model.backbone.init_cfg.checkpoint=$CHECKPOINT"
 else
     echo "checkpoint $CHECKPOINT is not a file (expected a backbone" \
