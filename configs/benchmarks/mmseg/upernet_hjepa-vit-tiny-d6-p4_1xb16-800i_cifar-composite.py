@@ -13,6 +13,7 @@
 #   bash tools/benchmarks/mmseg/train.sh THIS_CONFIG random 1
 _base_ = [
     'mmseg::_base_/models/upernet_mae.py',
+    '../_base_/datasets/cifar-composite_semantic.py',
     'mmseg::_base_/default_runtime.py',
     '../_base_/schedules/adamw-layer-decay_800i.py',
 ]
@@ -54,56 +55,6 @@ model = dict(
         num_classes=num_classes,
         norm_cfg=norm_cfg),
     test_cfg=dict(mode='whole'))
-
-data_root = 'data/cifar_composite'
-metainfo = dict(
-    classes=('background', 'airplane', 'automobile', 'bird', 'cat', 'deer',
-             'dog', 'frog', 'horse', 'ship', 'truck'))
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(
-        type='RandomResize',
-        scale=crop_size,
-        ratio_range=(0.8, 1.25),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=crop_size, keep_ratio=True),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
-train_dataloader = dict(
-    batch_size=16,
-    num_workers=0,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type='BaseSegDataset',
-        metainfo=metainfo,
-        data_root=data_root,
-        data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
-        img_suffix='.png',
-        seg_map_suffix='.png',
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=16,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='BaseSegDataset',
-        metainfo=metainfo,
-        data_root=data_root,
-        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
-        img_suffix='.png',
-        seg_map_suffix='.png',
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
