@@ -59,6 +59,15 @@ def parse_args():
     return args
 
 
+def _is_protocol_loop(loop) -> bool:
+    """Whether test_cfg.type names ProtocolTestLoop (scoped or not) or a
+    subclass of it."""
+    from hjepa.evaluation import ProtocolTestLoop
+    from hjepa.registry import LOOPS
+    cls = LOOPS.get(loop) if isinstance(loop, str) else loop
+    return isinstance(cls, type) and issubclass(cls, ProtocolTestLoop)
+
+
 def main():
     args = parse_args()
     from hjepa.utils import load_config, register_all_modules
@@ -70,7 +79,7 @@ def main():
         cfg.test_cfg.encoder = args.encoder
     loop = cfg.test_cfg.get('type')
     if (args.protocol or args.subjects or args.report_dir) and \
-            loop != 'ProtocolTestLoop':
+            not _is_protocol_loop(loop):
         raise SystemExit(
             f'--protocol, --subjects and --report-dir need test_cfg.type = '
             f"'ProtocolTestLoop'; {args.config} has {loop!r} (k-NN only)")

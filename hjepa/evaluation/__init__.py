@@ -3,7 +3,7 @@ from .feature_quality import (alignment, effective_rank, feature_statistics,
 from .features import extract_features
 from .few_shot import few_shot_accuracy
 from .finetune import finetune
-from .knn import knn_accuracy, knn_predict
+from .knn import knn_accuracy, knn_predict, knn_scores
 from .knn_loop import KNNTestLoop
 from .linear_probe import linear_probe
 from .protocol_loop import ProtocolTestLoop
@@ -12,7 +12,8 @@ from .protocols import (EvalData, EvalSubject, FeatureQualityProtocol,
                         LinearProbeProtocol)
 
 __all__ = [
-    'extract_features', 'knn_accuracy', 'knn_predict', 'KNNTestLoop',
+    'extract_features', 'knn_accuracy', 'knn_predict', 'knn_scores',
+    'KNNTestLoop',
     'ProtocolTestLoop', 'linear_probe', 'few_shot_accuracy', 'finetune',
     'effective_rank', 'normalized_std', 'mean_cosine', 'alignment',
     'uniformity', 'feature_statistics', 'EvalData', 'EvalSubject',

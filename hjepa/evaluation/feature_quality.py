@@ -3,10 +3,13 @@
 All functions take features [N, D] (rows are samples) and return floats, so
 they serve both the offline protocol and the collapse monitor.
 """
-from typing import Dict
+import math
+from typing import Dict, Tuple
 
 import torch
 import torch.nn.functional as F
+
+from hjepa.models.utils.pooling import window_pool
 
 
 def effective_rank(feats: torch.Tensor, eps: float = 1e-7) -> float:
@@ -75,8 +78,41 @@ def uniformity(feats: torch.Tensor, t: float = 2.0) -> float:
 
 
 def feature_statistics(feats: torch.Tensor) -> Dict[str, float]:
-    """Effective rank, normalised std and mean cosine of [N, D] features."""
+    """Effective rank, spread and mean cosine of [N, D] features.
+
+    ``std`` is :func:`normalized_std` times ``sqrt(D)``, so it reads the
+    same at any width: about 1 for features spread evenly over the sphere,
+    0 at collapse.
+    """
     return dict(
         rank=effective_rank(feats),
-        std=normalized_std(feats),
+        std=normalized_std(feats) * math.sqrt(feats.shape[1]),
         mean_cos=mean_cosine(feats))
+
+
+def level_statistics(tokens: torch.Tensor, grid: Tuple[int, int],
+                     num_levels: int) -> Dict[str, Dict[str, float]]:
+    """:func:`feature_statistics` of patch tokens pooled per hierarchy level.
+
+    Level ``l`` averages the tokens over ``2**l x 2**l`` windows of the
+    patch grid (the granularities H-JEPA predicts); every window of every
+    image is a sample.
+
+    Args:
+        tokens: [B, N, D], all ``N = grid[0] * grid[1]`` patches in order.
+        grid: Patch grid (rows, columns).
+        num_levels: Levels 0 .. num_levels - 1.
+
+    Returns:
+        ``{'level<l>': statistics}``.
+    """
+    B, N, _ = tokens.shape
+    if N != grid[0] * grid[1]:
+        raise ValueError(f'{N} tokens do not fill a {grid[0]} x {grid[1]} '
+                         'patch grid')
+    idx = torch.arange(N).expand(B, -1)
+    out = {}
+    for level in range(num_levels):
+        pooled, _ = window_pool(tokens, idx, grid, level)  # [B, W, D]
+        out[f'level{level}'] = feature_statistics(pooled.flatten(0, 1))
+    return out

@@ -1,7 +1,8 @@
 """Feature extraction from a model over a data loader."""
-from typing import Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
+import torch.nn as nn
 from mmengine.model import is_model_wrapper
 from mmengine.utils import ProgressBar
 
@@ -35,3 +36,31 @@ def extract_features(model, dataloader, encoder: str = 'target',
             bar.update(len(labels[-1]))
     model.train(was_training)
     return torch.cat(feats), torch.cat(labels)
+
+
+@torch.no_grad()
+def batched_forward(module: nn.Module,
+                    images: torch.Tensor,
+                    fn: Optional[Callable[[torch.Tensor],
+                                          torch.Tensor]] = None,
+                    batch_size: int = 512) -> torch.Tensor:
+    """``fn(x)`` over ``images`` in batches, in eval mode on the module's
+    device, concatenated on the CPU.
+
+    Args:
+        module: Put in eval mode for the pass, its mode restored after.
+        images: [N, C, H, W], any device.
+        fn: Maps a batch [B, C, H, W] (on the module's device) to a tensor
+            [B, ...]; ``module`` itself by default.
+        batch_size: Images per forward pass.
+
+    Returns:
+        [N, ...] on the CPU.
+    """
+    fn = module if fn is None else fn
+    device = next(module.parameters()).device
+    was_training = module.training
+    module.eval()
+    out = [fn(x.to(device)).cpu() for x in images.split(batch_size)]
+    module.train(was_training)
+    return torch.cat(out)

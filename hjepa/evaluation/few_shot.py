@@ -1,6 +1,6 @@
 """N-way K-shot episodes on frozen features."""
 import math
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +32,20 @@ def _logistic_predict(support: torch.Tensor, support_y: torch.Tensor,
     opt.step(closure)
     with torch.no_grad():
         return (query @ w + b).argmax(1)
+
+
+def episodes_infeasible(labels: torch.Tensor, n_way: int, k_shot: int,
+                        n_query: int) -> Optional[str]:
+    """Why ``labels`` cannot hold N-way K-shot episodes, or None if they
+    can."""
+    _, counts = labels.unique(return_counts=True)
+    if n_way > len(counts):
+        return (f'{n_way}-way episodes need {n_way} classes, the features '
+                f'have {len(counts)}')
+    if counts.min() < k_shot + n_query:
+        return (f'every class needs k_shot + n_query = {k_shot + n_query} '
+                f'samples, the smallest has {int(counts.min())}')
+    return None
 
 
 @torch.no_grad()
@@ -68,14 +82,10 @@ def few_shot_accuracy(feats: torch.Tensor,
     if classifier not in ('prototype', 'logistic'):
         raise ValueError(f"classifier {classifier!r} must be 'prototype' or "
                          "'logistic'")
-    classes, counts = labels.unique(return_counts=True)
-    if n_way > len(classes):
-        raise ValueError(f'{n_way}-way episodes need {n_way} classes, the '
-                         f'features have {len(classes)}')
-    if counts.min() < k_shot + n_query:
-        raise ValueError(f'every class needs k_shot + n_query = '
-                         f'{k_shot + n_query} samples, the smallest has '
-                         f'{int(counts.min())}')
+    why = episodes_infeasible(labels, n_way, k_shot, n_query)
+    if why:
+        raise ValueError(why)
+    classes = labels.unique()
     by_class = [torch.nonzero(labels == c).flatten() for c in classes]
     gen = torch.Generator().manual_seed(seed)
     feats = feats.float()

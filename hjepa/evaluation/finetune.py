@@ -10,6 +10,8 @@ from mmengine.optim import CosineAnnealingLR, LinearLR, build_optim_wrapper
 from mmpretrain.models import (GlobalAveragePooling, ImageClassifier,
                                LinearClsHead)
 
+from .features import batched_forward
+
 
 def build_classifier(encoder: nn.Module, num_classes: int) -> ImageClassifier:
     """mmpretrain's ``ImageClassifier`` on a copy of an encoder.
@@ -49,17 +51,12 @@ def batch_augment(x: torch.Tensor, gen: torch.Generator,
     return out
 
 
-@torch.no_grad()
 def predict(model: ImageClassifier, images: torch.Tensor,
             batch_size: int = 512) -> torch.Tensor:
     """Predicted classes [N] of images [N, C, H, W]."""
-    model.eval()
-    device = next(model.parameters()).device
-    preds = [
-        model.head(model.extract_feat(x.to(device))).argmax(1)
-        for x in images.split(batch_size)
-    ]
-    return torch.cat(preds)
+    return batched_forward(
+        model, images, lambda x: model.head(model.extract_feat(x)).argmax(1),
+        batch_size)
 
 
 def finetune(encoder: nn.Module,
@@ -108,55 +105,63 @@ def finetune(encoder: nn.Module,
     """
     if epochs < 1:
         raise ValueError(f'fine-tuning epochs {epochs} must be >= 1')
-    num_classes = int(max(train_labels.max(), test_labels.max())) + 1
-    device = next(encoder.parameters()).device
-    model = build_classifier(encoder, num_classes).to(device)
-    model.head.fc.weight.data.normal_(0, 0.01)
-    model.head.fc.bias.data.zero_()
-    wrapper = build_optim_wrapper(
-        model,
-        dict(type='AutocastOptimWrapper' if amp else 'OptimWrapper',
-             optimizer=dict(type='AdamW', lr=lr, weight_decay=weight_decay,
-                            betas=(0.9, 0.999)),
-             constructor='hjepa.LayerDecayOptimWrapperConstructor',
-             paramwise_cfg=dict(layer_decay_rate=layer_decay,
-                                flat_decay_mult=0.0)))
     steps_per_epoch = len(train_images) // batch_size
     if steps_per_epoch < 1:
         raise ValueError(f'{len(train_images)} training images are fewer '
                          f'than one batch of {batch_size}')
-    total = epochs * steps_per_epoch
-    warmup = min(total - 1, max(1, int(warmup_epochs * steps_per_epoch)))
-    schedulers = [
-        CosineAnnealingLR(wrapper, T_max=total - warmup, eta_min=lr * 1e-3,
-                          by_epoch=False, begin=warmup, end=total)
-    ]
-    if warmup > 0:  # none for a single step
-        schedulers.insert(
-            0,
-            LinearLR(wrapper, start_factor=1e-3, by_epoch=False, begin=0,
-                     end=warmup))
-    gen = torch.Generator().manual_seed(seed)
-    train_loss = float('nan')
-    for epoch in range(epochs):
-        model.train()
-        order = torch.randperm(len(train_images), generator=gen)
-        losses = []
-        for idx in order[:steps_per_epoch * batch_size].split(batch_size):
-            x = batch_augment(train_images[idx], gen).to(device)
-            with wrapper.optim_context(model):
-                logits = model.head(model.extract_feat(x))
-            loss = F.cross_entropy(logits.float(),
-                                   train_labels[idx].to(device),
-                                   label_smoothing=label_smoothing)
-            wrapper.update_params(loss)
-            for s in schedulers:
-                s.step()
-            losses.append(loss.item())
-        train_loss = sum(losses) / len(losses)
-        if logger is not None:
-            logger.info(f'fine-tune epoch {epoch + 1}/{epochs}: '
-                        f'loss {train_loss:.4f}')
-    pred = predict(model, test_images).cpu()
-    top1 = 100.0 * float((pred == test_labels).float().mean())
-    return dict(top1=top1, train_loss=train_loss, epochs=epochs)
+    device = next(encoder.parameters()).device
+    # every draw (head init, drop path, shuffling, augmentation) comes from
+    # ``seed``; the caller's random state is left as it was
+    with torch.random.fork_rng(
+            devices=[device] if device.type == 'cuda' else []):
+        torch.manual_seed(seed)
+        num_classes = int(max(train_labels.max(), test_labels.max())) + 1
+        model = build_classifier(encoder, num_classes).to(device)
+        model.head.fc.weight.data.normal_(0, 0.01)
+        model.head.fc.bias.data.zero_()
+        wrapper = build_optim_wrapper(
+            model,
+            dict(type='AutocastOptimWrapper' if amp else 'OptimWrapper',
+                 optimizer=dict(type='AdamW', lr=lr,
+                                weight_decay=weight_decay, betas=(0.9, 0.999)),
+                 constructor='hjepa.LayerDecayOptimWrapperConstructor',
+                 paramwise_cfg=dict(layer_decay_rate=layer_decay,
+                                    flat_decay_mult=0.0)))
+        total = epochs * steps_per_epoch
+        warmup = min(total - 1,
+                     max(1, int(warmup_epochs * steps_per_epoch)))
+        schedulers = [
+            CosineAnnealingLR(wrapper, T_max=total - warmup,
+                              eta_min=lr * 1e-3, by_epoch=False,
+                              begin=warmup, end=total)
+        ]
+        if warmup > 0:  # none for a single step
+            schedulers.insert(
+                0,
+                LinearLR(wrapper, start_factor=1e-3, by_epoch=False, begin=0,
+                         end=warmup))
+        gen = torch.Generator().manual_seed(seed)
+        train_loss = float('nan')
+        for epoch in range(epochs):
+            model.train()
+            order = torch.randperm(len(train_images), generator=gen)
+            losses = []
+            batches = order[:steps_per_epoch * batch_size].split(batch_size)
+            for idx in batches:
+                x = batch_augment(train_images[idx], gen).to(device)
+                with wrapper.optim_context(model):
+                    logits = model.head(model.extract_feat(x))
+                loss = F.cross_entropy(logits.float(),
+                                       train_labels[idx].to(device),
+                                       label_smoothing=label_smoothing)
+                wrapper.update_params(loss)
+                for s in schedulers:
+                    s.step()
+                losses.append(loss.item())
+            train_loss = sum(losses) / len(losses)
+            if logger is not None:
+                logger.info(f'fine-tune epoch {epoch + 1}/{epochs}: '
+                            f'loss {train_loss:.4f}')
+        pred = predict(model, test_images).cpu()
+        top1 = 100.0 * float((pred == test_labels).float().mean())
+        return dict(top1=top1, train_loss=train_loss, epochs=epochs)

@@ -63,10 +63,7 @@ class KNNTestLoop(BaseLoop):
             scores = knn_accuracy(bank_x, bank_y, test_x, test_y, self.ks,
                                   self.temperature)
             # the keys ProtocolTestLoop gives its 'model' subject
-            metrics[0] = {
-                'model/knn/' + k.replace('knn_', ''): v
-                for k, v in scores.items()
-            }
+            metrics[0] = {f'model/knn/{k}': v for k, v in scores.items()}
         broadcast_object_list(metrics)
         metrics = metrics[0]
         metrics['eval_seconds'] = time.perf_counter() - start

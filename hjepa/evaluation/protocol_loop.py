@@ -1,7 +1,7 @@
 """``runner.test()`` as a suite of evaluation protocols on frozen features."""
 import copy
 import time
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 from mmengine.dist import (broadcast_object_list, collect_results,
@@ -11,6 +11,7 @@ from mmengine.runner import BaseLoop
 from torch.utils.data import DataLoader
 
 from hjepa.registry import LOOPS, MODELS, PROTOCOLS
+from .features import batched_forward
 from .protocols import EvalData, EvalSubject
 
 SUBJECTS = ('model', 'random_init', 'raw_pixels')
@@ -91,7 +92,6 @@ class ProtocolTestLoop(BaseLoop):
         self.num_cat_layers = num_cat_layers
         self.seed = seed
         self.report_dir = report_dir
-        self.results: Dict[str, float] = {}
 
     @property
     def _device(self) -> torch.device:
@@ -117,7 +117,6 @@ class ProtocolTestLoop(BaseLoop):
         broadcast_object_list(metrics)
         metrics = metrics[0]
         metrics['eval_seconds'] = time.perf_counter() - start
-        self.results = metrics
         if self.report_dir is not None and get_rank() == 0:
             from .report import write_report
             write_report(self.report_dir, self.runner, metrics, subjects,
@@ -177,8 +176,7 @@ class ProtocolTestLoop(BaseLoop):
                               data.test_images.flatten(1)))
             return EvalSubject(name, feats)
         cfg = copy.deepcopy(self.runner.cfg.model.backbone)
-        num_layers = MODELS.build(dict(cfg, init_cfg=None)).num_layers
-        k = min(self.num_cat_layers, num_layers)
+        k = min(self.num_cat_layers, self._model.backbone.num_layers)
         cfg.update(out_type='tokens', out_indices=list(range(-k, 0)),
                    init_cfg=None)
         encoder = MODELS.build(cfg)
@@ -188,8 +186,9 @@ class ProtocolTestLoop(BaseLoop):
                 else model.backbone
             encoder.load_state_dict(source.state_dict())
         else:
-            torch.manual_seed(self.seed)
-            encoder.init_weights()
+            with torch.random.fork_rng(devices=[]):  # leave others' draws
+                torch.manual_seed(self.seed)
+                encoder.init_weights()
         encoder.to(self._device).eval()
         train = self._features(encoder, data.train_images)
         test = self._features(encoder, data.test_images)
@@ -201,15 +200,10 @@ class ProtocolTestLoop(BaseLoop):
         return EvalSubject(name, feats, encoder, cfg)
 
     @staticmethod
-    @torch.no_grad()
-    def _features(encoder, images: torch.Tensor,
-                  batch_size: int = 512) -> Dict[str, torch.Tensor]:
-        avg: List[torch.Tensor] = []
-        cat: List[torch.Tensor] = []
-        device = next(encoder.parameters()).device
-        for x in images.split(batch_size):
-            layers = [t.mean(1).float().cpu()
-                      for t in encoder(x.to(device))]  # k x [B, D]
-            avg.append(layers[-1])
-            cat.append(torch.cat(layers, dim=1))
-        return dict(avg=torch.cat(avg), cat4=torch.cat(cat))
+    def _features(encoder, images: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """``cat4``: the output layers' token averages side by side
+        [N, k * D]; ``avg``: the last one's [N, D]."""
+        cat = batched_forward(
+            encoder, images,
+            lambda x: torch.cat([t.mean(1) for t in encoder(x)], dim=1))
+        return dict(avg=cat[:, -encoder.embed_dims:], cat4=cat)

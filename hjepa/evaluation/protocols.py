@@ -6,16 +6,17 @@ raw pixels) and the shared :class:`EvalData`, and returns flat metrics
 ``{name: float}`` (empty when it does not apply to the subject).
 :class:`ProtocolTestLoop` runs every configured protocol on every subject.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
 from hjepa.registry import MODELS, PROTOCOLS
-from hjepa.models.utils.pooling import window_pool
-from .feature_quality import alignment, feature_statistics, uniformity
-from .few_shot import few_shot_accuracy
+from .feature_quality import (alignment, feature_statistics, level_statistics,
+                              uniformity)
+from .features import batched_forward
+from .few_shot import episodes_infeasible, few_shot_accuracy
 from .finetune import batch_augment, finetune
 from .knn import knn_accuracy
 from .linear_probe import linear_probe
@@ -50,7 +51,6 @@ class EvalSubject:
     features: Dict[str, Tuple[torch.Tensor, torch.Tensor]]
     encoder: Optional[nn.Module] = None
     encoder_cfg: Optional[dict] = None
-    extra: dict = field(default_factory=dict)
 
     def get(self, pooling: str) -> Tuple[torch.Tensor, torch.Tensor]:
         if pooling not in self.features:
@@ -58,18 +58,15 @@ class EvalSubject:
                            f'has {sorted(self.features)}')
         return self.features[pooling]
 
-    @torch.no_grad()
-    def encode(self, images: torch.Tensor,
-               batch_size: int = 512) -> torch.Tensor:
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Average-pooled last-layer features [B, D] of new images."""
         if self.encoder is None:
             return images.flatten(1)
-        self.encoder.eval()
-        device = next(self.encoder.parameters()).device
-        return torch.cat([
-            self.encoder(x.to(device))[-1].mean(1).float().cpu()
-            for x in images.split(batch_size)
-        ])
+        return batched_forward(
+            self.encoder, images, lambda x: self.encoder(x)[-1].mean(1))
+
+
+POOLINGS = ('avg', 'cat4')
 
 
 def _prefixed(prefix: str, metrics: Dict[str, float]) -> Dict[str, float]:
@@ -93,9 +90,8 @@ class KNNProtocol:
 
     def __call__(self, subject: EvalSubject, data: EvalData, logger=None):
         train_x, test_x = subject.get(self.pooling)
-        out = knn_accuracy(train_x, data.train_labels, test_x,
-                           data.test_labels, self.ks, self.temperature)
-        return {k.replace('knn_', ''): v for k, v in out.items()}
+        return knn_accuracy(train_x, data.train_labels, test_x,
+                            data.test_labels, self.ks, self.temperature)
 
 
 @PROTOCOLS.register_module()
@@ -113,13 +109,16 @@ class LinearProbeProtocol:
     def __init__(self, poolings: Sequence[str] = ('avg', 'cat4'),
                  lrs: Sequence[float] = (1e-3, 3e-3, 1e-2),
                  **kwargs) -> None:
+        bad = [p for p in poolings if p not in POOLINGS]
+        if bad:
+            raise ValueError(f'poolings {bad} must be among {POOLINGS}')
         self.poolings, self.lrs, self.kwargs = tuple(poolings), tuple(lrs), \
             kwargs
 
     def __call__(self, subject: EvalSubject, data: EvalData, logger=None):
         out = {}
         for pooling in self.poolings:
-            if pooling not in subject.features:
+            if subject.encoder is None and pooling != 'avg':
                 continue  # raw pixels have a single 'avg' (the pixels)
             train_x, test_x = subject.get(pooling)
             out.update(
@@ -157,16 +156,14 @@ class FewShotProtocol:
 
     def __call__(self, subject: EvalSubject, data: EvalData, logger=None):
         _, test_x = subject.get(self.pooling)
-        _, counts = data.test_labels.unique(return_counts=True)
         out = {}
         for n_way, k_shot in self.settings:
-            if n_way > len(counts) or counts.min() < k_shot + self.n_query:
+            why = episodes_infeasible(data.test_labels, n_way, k_shot,
+                                      self.n_query)
+            if why:
                 if logger is not None:
                     logger.warning(
-                        f'few-shot {n_way}-way {k_shot}-shot skipped: it '
-                        f'needs {n_way} classes of >= {k_shot + self.n_query}'
-                        f' test images, the data has {len(counts)} classes '
-                        f'of >= {int(counts.min())}')
+                        f'few-shot {n_way}-way {k_shot}-shot skipped: {why}')
                 continue
             out.update(
                 _prefixed(
@@ -209,25 +206,15 @@ class FeatureQualityProtocol:
         view2 = subject.encode(batch_augment(images, gen))
         out['alignment'] = alignment(view1, view2)
         out['uniformity'] = uniformity(view1)
-        if subject.encoder is not None:
-            out.update(self._levels(subject.encoder, images))
-        return out
-
-    @torch.no_grad()
-    def _levels(self, encoder: nn.Module, images: torch.Tensor):
-        device = next(encoder.parameters()).device
-        tokens = torch.cat([
-            encoder(x.to(device))[-1].float().cpu() for x in images.split(512)
-        ])
-        p = encoder.patch_size
-        grid = (images.shape[-2] // p, images.shape[-1] // p)
-        idx = torch.arange(grid[0] * grid[1]).expand(len(tokens), -1)
-        out = {}
-        for level in range(self.num_levels):
-            pooled, _ = window_pool(tokens, idx, grid, level)  # [B, W, D]
-            out.update(
-                _prefixed(f'level{level}',
-                          feature_statistics(pooled.flatten(0, 1))))
+        encoder = subject.encoder
+        if encoder is not None:
+            tokens = batched_forward(encoder, images,
+                                     lambda x: encoder(x)[-1])  # [n, N, D]
+            p = encoder.patch_size
+            grid = (images.shape[-2] // p, images.shape[-1] // p)
+            for level, stats in level_statistics(tokens, grid,
+                                                 self.num_levels).items():
+                out.update(_prefixed(level, stats))
         return out
 
 

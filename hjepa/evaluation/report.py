@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Dict
 
 import torch
+from mmengine.model import is_model_wrapper
 
 SUBJECT_TITLES = dict(model='checkpoint', random_init='random init',
                       raw_pixels='raw pixels')
@@ -100,7 +101,7 @@ def write_report(out_dir: str, runner, metrics: Dict[str, float],
         plot_embedding(embed, data.test_labels, classes, path)
         files['tsne'] = path
 
-    model = runner.model.module if hasattr(runner.model, 'module') \
+    model = runner.model.module if is_model_wrapper(runner.model) \
         else runner.model
     masker = getattr(model, 'masker', None)
     if masker is not None:

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from hjepa.evaluation import knn_accuracy, knn_predict
+from hjepa.evaluation import knn_accuracy, knn_predict, knn_scores
 
 
 def test_separable_features_are_perfect():
@@ -12,8 +12,7 @@ def test_separable_features_are_perfect():
     train_x = centers[train_y] + 0.1 * torch.randn(100, 4)
     test_x = centers[test_y] + 0.1 * torch.randn(40, 4)
     acc = knn_accuracy(train_x, train_y, test_x, test_y, ks=(1, 10, 20))
-    assert acc == {'knn_top1_k1': 100.0, 'knn_top1_k10': 100.0,
-                   'knn_top1_k20': 100.0}
+    assert acc == {'top1_k1': 100.0, 'top1_k10': 100.0, 'top1_k20': 100.0}
 
 
 def test_constant_features_are_chance():
@@ -22,7 +21,7 @@ def test_constant_features_are_chance():
     acc = knn_accuracy(torch.ones(200, 8), train_y, torch.ones(100, 8),
                        test_y, ks=(200, ))
     # every class gets the same votes: argmax picks one class, 10% right
-    assert acc['knn_top1_k200'] == pytest.approx(10.0)
+    assert acc['top1_k200'] == pytest.approx(10.0)
 
 
 def test_temperature_weighted_votes():
@@ -40,3 +39,14 @@ def test_bad_k_and_labels():
         knn_predict(x, torch.zeros(5, dtype=torch.long), x, 2, k=6)
     with pytest.raises(ValueError, match='labels'):
         knn_predict(x, torch.tensor([0, 1, 2, 0, -1]), x, 3, k=2)
+
+
+def test_one_pass_scores_every_k_as_alone():
+    torch.manual_seed(0)
+    train_x, test_x = torch.randn(300, 16), torch.randn(50, 16)
+    train_y = torch.randint(0, 5, (300, ))
+    many = knn_scores(train_x, train_y, test_x, 5, ks=(1, 7, 40),
+                      chunk_size=16)
+    for k in (1, 7, 40):
+        alone = knn_predict(train_x, train_y, test_x, 5, k=k)
+        torch.testing.assert_close(many[k], alone)

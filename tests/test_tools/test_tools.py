@@ -85,3 +85,23 @@ def test_dist_train_two_processes(tmp_path, cifar_root):
 def test_print_config():
     out = run([sys.executable, 'tools/print_config.py', SMOKE]).stdout
     assert "type='HJEPA'" in out
+
+
+def test_protocol_flags_need_the_protocol_loop(tmp_path):
+    # the ImageNet configs keep the streaming k-NN loop
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    result = subprocess.run(
+        [sys.executable, 'tools/test.py', 'configs/hjepa/vit-b_in1k.py',
+         'random', '--work-dir', str(tmp_path), '--protocol', 'all'],
+        cwd=REPO, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "'KNNTestLoop' (k-NN only)" in result.stderr
+
+    # a scoped name is the same loop
+    result = subprocess.run(
+        [sys.executable, 'tools/test.py', SMOKE, 'random', '--work-dir',
+         str(tmp_path), '--protocol', 'nonexistent', '--cfg-options',
+         'test_cfg.type=hjepa.ProtocolTestLoop'],
+        cwd=REPO, env=env, capture_output=True, text=True)
+    assert 'need test_cfg.type' not in result.stderr
+    assert "protocols ['nonexistent'] are not configured" in result.stderr

@@ -1,16 +1,18 @@
 """Watches feature statistics during pretraining and acts on collapse."""
-import math
 import time
 from typing import Dict, Optional, Sequence
 
 import torch
 from mmengine.dataset import default_collate
+from mmengine.dist import broadcast_object_list, get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from hjepa.evaluation.feature_quality import feature_statistics
-from hjepa.models.utils.pooling import window_pool
+from hjepa.evaluation.feature_quality import (feature_statistics,
+                                              level_statistics)
+from hjepa.evaluation.features import batched_forward
 from hjepa.registry import HOOKS
+from .eval_subset import build_eval_subset
 
 ACTIONS = ('warn', 'checkpoint', 'lower_lr', 'stop')
 
@@ -93,29 +95,22 @@ class CollapseMonitorHook(Hook):
         self.actions = tuple(actions)
         self.lr_factor = lr_factor
         self.start_iter = start_iter
-        self.failures = 0
-        self._armed = True
+        self.failures = 0  # failing checks in a row
         self.fired_at = []  # iterations at which the actions ran
         self._probe = None
 
     def before_train(self, runner) -> None:
-        dataset = self._probe_dataset(runner)
+        if get_rank() != 0:
+            return
+        # the un-augmented bank set of the test config if there is one (the
+        # training pipeline may crop and flip), else the training set
+        dataset = build_eval_subset(runner, 'bank', self.probe_size) or \
+            runner.train_dataloader.dataset
         n = min(self.probe_size, len(dataset))
         pick = torch.linspace(0, len(dataset) - 1, n).long().tolist()
         batch = default_collate([dataset[i] for i in pick])
         model = self._model(runner)
         self._probe = model.data_preprocessor(batch, False)['inputs']
-
-    @staticmethod
-    def _probe_dataset(runner):
-        """The un-augmented bank set of the test config if there is one
-        (the training pipeline may crop and flip), else the training set."""
-        test_cfg = runner.cfg.get('test_cfg') or {}
-        bank = test_cfg.get('bank_dataloader')
-        if bank and 'dataset' in bank:
-            from hjepa.registry import DATASETS
-            return DATASETS.build(bank['dataset'])
-        return runner.train_dataloader.dataset
 
     @staticmethod
     def _model(runner):
@@ -126,9 +121,15 @@ class CollapseMonitorHook(Hook):
                          outputs=None) -> None:
         if not self.every_n_train_iters(runner, self.interval):
             return
-        start = time.perf_counter()
-        stats = self.statistics(runner)
-        stats['seconds'] = time.perf_counter() - start
+        # rank 0 measures and decides, so every rank acts alike (the same
+        # SVD on two GPUs need not agree to the last bit)
+        stats = [None]
+        if get_rank() == 0:
+            start = time.perf_counter()
+            stats[0] = self.statistics(runner)
+            stats[0]['seconds'] = time.perf_counter() - start
+        broadcast_object_list(stats)
+        stats = stats[0]
         step = runner.iter + 1
         runner.visualizer.add_scalars(
             {f'collapse/{k}': v for k, v in stats.items()}, step=step)
@@ -138,11 +139,9 @@ class CollapseMonitorHook(Hook):
         failed = self._failed(stats)
         if not failed or step < self.start_iter:
             self.failures = 0
-            self._armed = True  # healthy again: the next collapse acts
             return
         self.failures += 1
-        if self.failures >= self.patience and self._armed:
-            self._armed = False
+        if self.failures == self.patience:  # once per run of failures
             self._act(runner, step, failed)
 
     @torch.no_grad()
@@ -153,38 +152,33 @@ class CollapseMonitorHook(Hook):
         out = {}
         for name, encoder in (('target', model.target_encoder),
                               ('context', model.backbone)):
-            was_training = encoder.training
-            encoder.eval()
-            tokens = encoder(self._probe.to(
-                next(encoder.parameters()).device))[-1].float().cpu()
-            encoder.train(was_training)
-            B, N, D = tokens.shape
+            tokens = batched_forward(encoder, self._probe,
+                                     lambda x: encoder(x)[-1])  # [B, N, D]
             p = encoder.patch_size
             grid = (self._probe.shape[-2] // p, self._probe.shape[-1] // p)
-            idx = torch.arange(N).expand(B, -1)
-            parts = dict(image=tokens.mean(1))  # [B, D]
-            for level in range(levels):
-                pooled, _ = window_pool(tokens, idx, grid, level)
-                parts[f'level{level}'] = pooled.flatten(0, 1)
-            for part, feats in parts.items():
-                s = feature_statistics(feats)
-                s['std'] *= math.sqrt(D)
+            parts = dict(image=feature_statistics(tokens.mean(1)),
+                         **level_statistics(tokens, grid, levels))
+            for part, s in parts.items():
                 out.update({f'{name}_{part}_{k}': v for k, v in s.items()})
         return out
 
-    def _failed(self, stats: Dict[str, float]) -> Dict[str, tuple]:
-        checks = dict(
-            rank=(stats['target_image_rank'], self.min_rank, '<'),
-            std=(stats['target_image_std'], self.min_std, '<'),
-            mean_cos=(stats['target_image_mean_cos'], self.max_mean_cos,
-                      '>'))
-        return {k: c for k, c in checks.items()
-                if (c[0] < c[1] if c[2] == '<' else c[0] > c[1])}
+    def _failed(self, stats: Dict[str, float]) -> Dict[str, str]:
+        """``{statistic: why}`` of the image-level checks that fail."""
+        rank, std, cos = (stats[f'target_image_{k}']
+                          for k in ('rank', 'std', 'mean_cos'))
+        failed = {}
+        if rank < self.min_rank:
+            failed['rank'] = f'{rank:.4g} < threshold {self.min_rank:g}'
+        if std < self.min_std:
+            failed['std'] = f'{std:.4g} < threshold {self.min_std:g}'
+        if cos > self.max_mean_cos:
+            failed['mean_cos'] = \
+                f'{cos:.4g} > threshold {self.max_mean_cos:g}'
+        return failed
 
-    def _act(self, runner, step: int, failed: Dict[str, tuple]) -> None:
+    def _act(self, runner, step: int, failed: Dict[str, str]) -> None:
         self.fired_at.append(step)
-        why = '; '.join(f'{k} {v:.4g} {op} threshold {t:g}'
-                        for k, (v, t, op) in failed.items())
+        why = '; '.join(f'{k} {v}' for k, v in failed.items())
         msg = (f'representation collapse suspected at iteration {step}: '
                f'target encoder features on the probe batch have {why} '
                f'for {self.patience} checks in a row')

@@ -1,5 +1,4 @@
 """k-NN accuracy of the target encoder on a subset, while training runs."""
-import copy
 import time
 from typing import Optional, Sequence
 
@@ -11,7 +10,8 @@ from torch.utils.data import DataLoader
 
 from hjepa.evaluation.features import extract_features
 from hjepa.evaluation.knn import knn_accuracy
-from hjepa.registry import DATASETS, HOOKS
+from hjepa.registry import HOOKS
+from .eval_subset import build_eval_subset
 
 
 @HOOKS.register_module()
@@ -75,22 +75,11 @@ class OnlineKNNHook(Hook):
                                    self.query_size)
 
     def _loader(self, runner, cfg, role: str, size: int) -> DataLoader:
-        if cfg is None:
-            test_cfg = runner.cfg.get('test_cfg') or {}
-            source = test_cfg.get('bank_dataloader') if role == 'bank' \
-                else runner.cfg.get('test_dataloader')
-            if not source:
-                raise ValueError(
-                    f'OnlineKNNHook needs a {role}_dataset, or a config with '
-                    "test_cfg.bank_dataloader and test_dataloader")
-            cfg = source['dataset']
-        cfg = copy.deepcopy(dict(cfg))
-        cfg['max_samples'] = min(size, cfg.get('max_samples') or size)
-        try:
-            dataset = DATASETS.build(cfg)
-        except ValueError:  # a split smaller than the subset: all of it
-            cfg['max_samples'] = None
-            dataset = DATASETS.build(cfg)
+        dataset = build_eval_subset(runner, role, size, cfg)
+        if dataset is None:
+            raise ValueError(
+                f'OnlineKNNHook needs a {role}_dataset, or a config with '
+                'test_cfg.bank_dataloader and test_dataloader')
         return DataLoader(dataset, batch_size=self.batch_size,
                           shuffle=False, collate_fn=default_collate)
 
@@ -114,10 +103,6 @@ class OnlineKNNHook(Hook):
                                                 self.encoder)
             metrics[0] = knn_accuracy(bank_x, bank_y, query_x, query_y,
                                       self.ks, self.temperature)
-            metrics[0] = {
-                k.replace('knn_', ''): v
-                for k, v in metrics[0].items()
-            }
             metrics[0]['seconds'] = time.perf_counter() - start
         broadcast_object_list(metrics)
         metrics = metrics[0]
