@@ -145,7 +145,8 @@ def write_report(out_dir: str, runner, metrics: Dict[str, float],
         'episodes; k-NN and few-shot on average-pooled last-layer features; '
         'linear probe on `avg` (last layer) and `cat4` (last 4 layers). '
         'Feature quality: effective rank (RankMe), std of L2-normalised '
-        'features (1/sqrt(D) when spread evenly), mean cosine, '
+        'features times sqrt(D) (1 when spread evenly, 0 at collapse), '
+        'mean cosine, '
         'alignment/uniformity (Wang & Isola) of two crop-and-flip views.',
         '', markdown_table(metrics), ''
     ]
