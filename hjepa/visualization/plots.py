@@ -3,12 +3,10 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
-import matplotlib
-
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
+from matplotlib import colormaps
+from matplotlib.figure import Figure
 
 
 def read_scalars(path: str) -> List[dict]:
@@ -44,8 +42,8 @@ def plot_training_curves(rows: Sequence[dict], out: str) -> List[str]:
               ('effective rank (probe batch)', rank_keys, 'linear'),
               ('online k-NN top-1 (%)', knn_keys, 'linear')]
     panels = [p for p in panels if p[1]]
-    fig, axes = plt.subplots(1, max(1, len(panels)),
-                             figsize=(5 * max(1, len(panels)), 3.6))
+    fig = Figure(figsize=(5 * max(1, len(panels)), 3.6))
+    axes = fig.subplots(1, max(1, len(panels)))
     axes = np.atleast_1d(axes)
     for ax, (title, keys, scale) in zip(axes, panels):
         for key in keys:
@@ -59,7 +57,6 @@ def plot_training_curves(rows: Sequence[dict], out: str) -> List[str]:
         ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return [p[0] for p in panels]
 
 
@@ -79,9 +76,10 @@ def plot_embedding(feats: Dict[str, torch.Tensor], labels: torch.Tensor,
     n = min(num_samples, len(labels))
     pick = torch.linspace(0, len(labels) - 1, n).long()
     y = labels[pick].numpy()
-    fig, axes = plt.subplots(1, len(feats), figsize=(5 * len(feats), 5))
+    fig = Figure(figsize=(5 * len(feats), 5))
+    axes = fig.subplots(1, len(feats))
     axes = np.atleast_1d(axes)
-    cmap = plt.get_cmap('tab10')
+    cmap = colormaps['tab10']
     for ax, (title, x) in zip(axes, feats.items()):
         x = torch.nn.functional.normalize(x[pick].float(), dim=1).numpy()
         emb = TSNE(n_components=2, init='pca', perplexity=30,
@@ -97,7 +95,16 @@ def plot_embedding(feats: Dict[str, torch.Tensor], labels: torch.Tensor,
     axes[0].legend(markerscale=4, fontsize=7, loc='best')
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    plt.close(fig)
+
+
+def _patch_pixels(indices: torch.Tensor, H: int, W: int, grid_w: int,
+                  patch_size: int) -> np.ndarray:
+    """Boolean [H, W] map of the pixels of the patches at ``indices``
+    (row-major on a grid ``grid_w`` patches wide)."""
+    patches = np.zeros((H // patch_size) * grid_w, dtype=bool)
+    patches[indices.cpu().numpy()] = True
+    return patches.reshape(H // patch_size, grid_w).repeat(
+        patch_size, 0).repeat(patch_size, 1)[:H, :W]
 
 
 def plot_masks(images: torch.Tensor, masks: dict, patch_size: int,
@@ -119,26 +126,21 @@ def plot_masks(images: torch.Tensor, masks: dict, patch_size: int,
         mean).view(1, 3, 1, 1)
     pix = (pix / 255.0).clamp(0, 1).permute(0, 2, 3, 1).numpy()
     M = masks['targets'].shape[1]
-    cmap = plt.get_cmap('tab10')
-    fig, axes = plt.subplots(2, B, figsize=(1.6 * B, 3.4))
+    cmap = colormaps['tab10']
+    fig = Figure(figsize=(1.6 * B, 3.4))
+    axes = fig.subplots(2, B)
     axes = np.array(axes).reshape(2, B)
     for b in range(B):
         axes[0, b].imshow(pix[b], interpolation='nearest')
-        shown = np.full((H, W, 4), 0.0)
+        shown = np.zeros((H, W, 4))
         shown[..., 3] = 0.85  # masked out: dark
-        for i in masks['context'][b].tolist():
-            r, c = divmod(i, gw)
-            shown[r * patch_size:(r + 1) * patch_size,
-                  c * patch_size:(c + 1) * patch_size, 3] = 0.0
+        shown[_patch_pixels(masks['context'][b], H, W, gw, patch_size)] = 0.0
         axes[1, b].imshow(pix[b], interpolation='nearest')
         axes[1, b].imshow(shown, interpolation='nearest')
         for m in range(M):
             overlay = np.zeros((H, W, 4))
-            for i in masks['targets'][b, m].tolist():
-                r, c = divmod(i, gw)
-                overlay[r * patch_size:(r + 1) * patch_size,
-                        c * patch_size:(c + 1) * patch_size] = (
-                            *cmap(m)[:3], 0.45)
+            overlay[_patch_pixels(masks['targets'][b, m], H, W, gw,
+                                  patch_size)] = (*cmap(m)[:3], 0.45)
             axes[1, b].imshow(overlay, interpolation='nearest')
         for ax in axes[:, b]:
             ax.set_xticks([])
@@ -147,7 +149,6 @@ def plot_masks(images: torch.Tensor, masks: dict, patch_size: int,
     axes[1, 0].set_ylabel('context (clear)\n+ targets', fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    plt.close(fig)
 
 
 def find_training_scalars(checkpoint: Optional[str]) -> Optional[str]:
