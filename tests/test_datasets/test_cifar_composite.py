@@ -147,3 +147,15 @@ def test_missing_files_are_rewritten(cifar_root, tmp_path):
     assert sorted(os.listdir(osp.join(root, 'ann_dir', 'train'))) == [
         '000000.png', '000001.png']
 
+
+def test_configs_classes_match_the_exports():
+    from mmengine.config import Config
+
+    from hjepa.datasets import SEG_CLASSES
+    base = osp.join(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))), 'configs', 'benchmarks', '_base_',
+        'datasets')
+    instance = Config.fromfile(osp.join(base, 'cifar-composite_instance.py'))
+    semantic = Config.fromfile(osp.join(base, 'cifar-composite_semantic.py'))
+    assert tuple(instance.classes) == CIFAR10_CLASSES
+    assert tuple(semantic.metainfo.classes) == SEG_CLASSES
