@@ -97,6 +97,18 @@ def test_train_sh_refuses_an_unconverted_checkpoint(tmp_path):
         check_backbone_checkpoint(dst, prefix='detector.')
 
 
+@pytest.mark.parametrize('gpus', ['--work-dir', '0', '1.5'])
+def test_finetune_sh_refuses_a_gpus_that_is_no_count(gpus):
+    # `CONFIG random --work-dir DIR` (GPUS forgotten) fails before training
+    result = subprocess.run(
+        ['bash', 'tools/benchmarks/finetune.sh', DET_COMPOSITE, 'random', gpus,
+         'work_dirs/x'],
+        cwd=REPO, capture_output=True, text=True,
+        env=dict(os.environ, PYTHON=sys.executable))
+    assert result.returncode == 2
+    assert f"GPUS '{gpus}' must be a positive integer" in result.stderr
+
+
 @pytest.mark.parametrize('encoder', ['target', 'context'])
 def test_backbone_loads_into_detector_and_segmentor(tmp_path, encoder):
     sd = save_pretrain_checkpoint(str(tmp_path / 'pretrain.pth'),
