@@ -13,6 +13,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:  # `projects.` imports resolve from the root
     sys.path.insert(0, ROOT)
 
+from projects.multi_layer_pyramid.multi_layer_pyramid import (  # noqa: E402
+    MultiLayerFeaturePyramid)
 from projects.random_token_masker.random_token_masker import (  # noqa: E402
     RandomTokenMasker)
 
@@ -65,3 +67,22 @@ def test_random_token_masker_config_builds_and_trains():
     sum(losses.values()).backward()
     grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
     assert any(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_multi_layer_pyramid_resizes_each_output():
+    neck = MultiLayerFeaturePyramid(16, 8, (2.0, 1.0, 0.5), num_outs=4)
+    outs = neck([torch.randn(2, 16, 4, 4) for _ in range(3)])
+    assert [tuple(o.shape) for o in outs] == [(2, 8, 8, 8), (2, 8, 4, 4),
+                                              (2, 8, 2, 2), (2, 8, 1, 1)]
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(scale_factors=(1.0, 0)), 'scale factor 0 must be a positive power'),
+    (dict(scale_factors=(1.0, 0.3)), 'scale factor 0.3 must be a positive'),
+    (dict(scale_factors=(3.0, )), 'scale factor 3.0 must be a positive'),
+    (dict(scale_factors=(0.5, 1.0)), 'decreasing'),
+    (dict(scale_factors=(1.0, 0.5), num_outs=1), 'num_outs'),
+])
+def test_multi_layer_pyramid_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MultiLayerFeaturePyramid(16, 8, **kwargs)

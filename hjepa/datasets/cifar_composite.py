@@ -174,6 +174,21 @@ def _write_split(out_dir: str, split: str, photos: Sequence[str],
     return len(annotations)
 
 
+def _complete(out_dir: str, counts: Dict[str, int]) -> bool:
+    """Whether every split has its annotation file and ``counts`` images."""
+    names = [f'{i:06d}.png' for i in range(max(counts.values()))]
+    for split, n in counts.items():
+        if not osp.isfile(
+                osp.join(out_dir, 'annotations', f'instances_{split}.json')):
+            return False
+        for folder in ('img_dir', 'ann_dir'):
+            folder = osp.join(out_dir, folder, split)
+            if not osp.isdir(folder) or sorted(
+                    os.listdir(folder)) != names[:n]:
+                return False
+    return True
+
+
 def make_cifar_composite(cifar_root: str,
                          out_dir: str,
                          num_train: int = 8000,
@@ -197,8 +212,8 @@ def make_cifar_composite(cifar_root: str,
 
     Returns:
         The arguments and the number of objects per split, also written to
-        ``out_dir/meta.json``. When that file already holds the same
-        arguments nothing is rewritten.
+        ``out_dir/meta.json``, last. When that file already holds the same
+        arguments and every file is there, nothing is rewritten.
     """
     lo, hi = object_size
     if not 0 < lo <= hi <= canvas_size:
@@ -213,14 +228,17 @@ def make_cifar_composite(cifar_root: str,
                 canvas_size=canvas_size, object_size=[lo, hi],
                 max_objects=max_objects, seed=seed)
     meta_path = osp.join(out_dir, 'meta.json')
+    counts = dict(train=num_train, val=num_val)
     if osp.isfile(meta_path):
         with open(meta_path) as f:
             meta = json.load(f)
-        if meta.get('args') == args:
+        if meta.get('args') == args and _complete(out_dir, counts):
             return meta
+        # meta.json vouches for the files: gone before any of them change,
+        # so an interrupted run leaves no stale claim of a finished set
+        os.remove(meta_path)
 
     meta = dict(args=args, classes=list(CIFAR10_CLASSES), objects={})
-    counts = dict(train=num_train, val=num_val)
     for k, (split, cifar_split) in enumerate(SPLITS):
         photos, labels, classes = scan_image_folder(
             osp.join(cifar_root, cifar_split))
@@ -232,6 +250,7 @@ def make_cifar_composite(cifar_root: str,
             out_dir, split, photos, labels, counts[split], rng,
             canvas_size=canvas_size, object_size=(lo, hi),
             max_objects=max_objects)
-    with open(meta_path, 'w') as f:
+    with open(meta_path + '.tmp', 'w') as f:
         json.dump(meta, f, indent=2)
+    os.replace(meta_path + '.tmp', meta_path)
     return meta

@@ -1,9 +1,60 @@
-"""Turning a pretraining checkpoint into a backbone checkpoint."""
+"""Loading checkpoints safely; a pretraining checkpoint -> a backbone one.
+
+Since torch 2.6 ``torch.load`` unpickles only allow-listed types. mmengine
+0.10 checkpoints hold its ``HistoryBuffer`` (log history), whose pickled
+state carries its statistics methods, pickled through ``builtins.getattr``:
+allowing ``getattr`` would let a crafted file reach arbitrary attributes.
+So ``SafeCheckpointHook`` saves the buffers as
+:class:`MethodFreeHistoryBuffer` (the methods are the defaults, restored on
+load), and importing this module allows exactly the remaining types
+(:data:`SAFE_CHECKPOINT_GLOBALS`): ``HistoryBuffer``, that subclass, and the
+numpy array and scalar constructors. :func:`load_checkpoint` loads with
+``weights_only=True``.
+"""
 import os
 import os.path as osp
-from typing import Dict
+from typing import Dict, Union
 
+import numpy as np
 import torch
+from mmengine.logging import HistoryBuffer
+
+
+class MethodFreeHistoryBuffer(HistoryBuffer):
+    """A ``HistoryBuffer`` that pickles its data but not its methods."""
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop('statistics_methods', None)
+        return state
+
+
+def _numpy_globals() -> list:
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    return [_reconstruct, scalar, np.ndarray, np.dtype] + [
+        type(np.dtype(t)) for t in (np.float64, np.float32, np.int64, np.int32,
+                                    np.bool_)
+    ]
+
+
+SAFE_CHECKPOINT_GLOBALS = [HistoryBuffer, MethodFreeHistoryBuffer
+                           ] + _numpy_globals()
+# Checkpoints written before the class moved here name it by its old module.
+_OLD_PATHS = [(MethodFreeHistoryBuffer, 'hjepa.engine.hooks.'
+               'safe_checkpoint_hook.MethodFreeHistoryBuffer')]
+if hasattr(torch.serialization, 'add_safe_globals'):  # pairs: torch >= 2.5
+    torch.serialization.add_safe_globals(SAFE_CHECKPOINT_GLOBALS +
+                                         _OLD_PATHS)
+
+
+def load_checkpoint(path: str,
+                    map_location: Union[str, torch.device] = 'cpu') -> dict:
+    """``torch.load(path, weights_only=True)``, with the types that H-JEPA
+    and mmengine checkpoints hold allowed (see the module docstring)."""
+    return torch.load(path, map_location=map_location, weights_only=True)
 
 #: Where each encoder's weights sit in an ``HJEPA`` model's state dict.
 ENCODER_PREFIXES = {'target': 'target_encoder.', 'context': 'backbone.'}
@@ -59,10 +110,7 @@ def convert_pretrain_checkpoint(src: str,
     Returns:
         The checkpoint written.
     """
-    # Pretraining checkpoints hold mmengine's log buffers; this module
-    # allows exactly their types for safe loading.
-    import hjepa.engine.hooks.safe_checkpoint_hook  # noqa: F401
-    ckpt = torch.load(src, map_location='cpu', weights_only=True)
+    ckpt = load_checkpoint(src)
     state_dict = ckpt.get('state_dict', ckpt)
     meta = dict(
         source=osp.abspath(src),
@@ -88,8 +136,7 @@ def check_backbone_checkpoint(path: str, prefix: str = 'backbone.') -> None:
             (a pretraining checkpoint: convert it first) or no key under
             ``prefix``.
     """
-    import hjepa.engine.hooks.safe_checkpoint_hook  # noqa: F401
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    ckpt = load_checkpoint(path)
     keys = list(ckpt.get('state_dict', ckpt))
     if any(k.startswith(ENCODER_PREFIXES['target']) for k in keys):
         raise ValueError(

@@ -109,3 +109,53 @@ def test_ellipse_mask_is_inscribed():
 def test_rejects_bad_arguments(cifar_root, tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_cifar_composite(cifar_root, str(tmp_path), **kwargs)
+
+
+def test_interrupted_rerun_is_redone(cifar_root, tmp_path, monkeypatch):
+    """A run stopped part-way leaves no meta.json claiming a finished set."""
+    from hjepa.datasets import cifar_composite
+    root = str(tmp_path / 'set')
+    make_cifar_composite(cifar_root, root, num_train=2, num_val=1)
+
+    write_split = cifar_composite._write_split
+
+    def train_then_fail(out_dir, split, *args, **kwargs):
+        if split == 'val':
+            raise KeyboardInterrupt
+        return write_split(out_dir, split, *args, **kwargs)
+
+    monkeypatch.setattr(cifar_composite, '_write_split', train_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        make_cifar_composite(cifar_root, root, num_train=1, num_val=1)
+    assert not osp.exists(osp.join(root, 'meta.json'))
+    monkeypatch.undo()
+
+    make_cifar_composite(cifar_root, root, num_train=2, num_val=1)
+    fresh = str(tmp_path / 'fresh')
+    make_cifar_composite(cifar_root, fresh, num_train=2, num_val=1)
+    files = _files(fresh)
+    assert _files(root) == files
+    _, mismatch, errors = filecmp.cmpfiles(root, fresh, files, shallow=False)
+    assert not mismatch and not errors
+
+
+def test_missing_files_are_rewritten(cifar_root, tmp_path):
+    root = str(tmp_path / 'set')
+    make_cifar_composite(cifar_root, root, num_train=2, num_val=1)
+    os.remove(osp.join(root, 'ann_dir', 'train', '000001.png'))
+    make_cifar_composite(cifar_root, root, num_train=2, num_val=1)
+    assert sorted(os.listdir(osp.join(root, 'ann_dir', 'train'))) == [
+        '000000.png', '000001.png']
+
+
+def test_configs_classes_match_the_exports():
+    from mmengine.config import Config
+
+    from hjepa.datasets import SEG_CLASSES
+    base = osp.join(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))), 'configs', 'benchmarks', '_base_',
+        'datasets')
+    instance = Config.fromfile(osp.join(base, 'cifar-composite_instance.py'))
+    semantic = Config.fromfile(osp.join(base, 'cifar-composite_semantic.py'))
+    assert tuple(instance.classes) == CIFAR10_CLASSES
+    assert tuple(semantic.metainfo.classes) == SEG_CLASSES

@@ -51,6 +51,9 @@ def test_gradients_reach_every_parameter():
 
 @pytest.mark.parametrize('kwargs, match', [
     (dict(scale_factors=(3.0, )), 'power of two'),
+    (dict(scale_factors=(0, )), 'scale factor 0 must be a positive'),
+    (dict(scale_factors=(1.0, -0.5)), 'scale factor -0.5 must be a positive'),
+    (dict(scale_factors=(64.0, )), 'between 1/32 and 32'),
     (dict(scale_factors=(0.5, 1.0)), 'decreasing'),
     (dict(scale_factors=(1.0, 0.5), num_outs=1), 'num_outs'),
 ])

@@ -3,14 +3,16 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import zipfile
 
 import pytest
 import torch
 
 from hjepa.utils.checkpoint import (ENCODER_PREFIXES,
+                                    MethodFreeHistoryBuffer,
                                     check_backbone_checkpoint,
                                     convert_pretrain_checkpoint,
-                                    extract_encoder)
+                                    extract_encoder, load_checkpoint)
 from tests.helpers import REPO
 from tests.test_benchmarks.common import (DET_COCO, DET_COMPOSITE, SEG_ADE20K,
                                           SEG_COMPOSITE, TINY_ARCH, VIT_B,
@@ -63,6 +65,50 @@ def test_extract_encoder_rejects_other_checkpoints(sd, encoder, match):
         extract_encoder(sd, encoder)
 
 
+def save_checkpoint_with_log_buffers(path):
+    """A checkpoint as SafeCheckpointHook lets the runner save it."""
+    from mmengine.logging import HistoryBuffer
+
+    from hjepa.engine.hooks import SafeCheckpointHook
+    buffer = HistoryBuffer()
+    buffer.update(1.5)
+    ckpt = dict(state_dict={'backbone.w': torch.ones(2)},
+                message_hub=dict(log_scalars={'train/loss': buffer}))
+    SafeCheckpointHook().before_save_checkpoint(None, ckpt)
+    torch.save(ckpt, path)
+
+
+def test_load_checkpoint_is_safe_without_hjepa_engine(tmp_path):
+    path = str(tmp_path / 'ckpt.pth')
+    save_checkpoint_with_log_buffers(path)
+    code = ('import sys; from hjepa.utils.checkpoint import load_checkpoint; '
+            'ckpt = load_checkpoint(sys.argv[1]); '
+            "print(ckpt['message_hub']['log_scalars']['train/loss'].current(),"
+            " 'hjepa.engine' in sys.modules)")
+    result = subprocess.run([sys.executable, '-c', code, path], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ['1.5', 'False']
+
+
+def test_load_checkpoint_reads_buffers_saved_under_the_hook_module(
+        tmp_path, monkeypatch):
+    # checkpoints written when MethodFreeHistoryBuffer lived in the hook's
+    # module name it there
+    old = 'hjepa.engine.hooks.safe_checkpoint_hook'
+    path = str(tmp_path / 'old.pth')
+    monkeypatch.setattr(MethodFreeHistoryBuffer, '__module__', old)
+    save_checkpoint_with_log_buffers(path)
+    monkeypatch.undo()
+    with zipfile.ZipFile(path) as archive:
+        pickled = next(archive.read(name) for name in archive.namelist()
+                       if name.endswith('data.pkl'))
+    assert old.encode() in pickled
+    buffer = load_checkpoint(path)['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buffer, MethodFreeHistoryBuffer)
+    assert buffer.current() == 1.5
+
+
 def test_cli_writes_a_safe_backbone_checkpoint(tmp_path):
     sd = save_pretrain_checkpoint(str(tmp_path / 'pretrain.pth'),
                                   backbone=dict(arch=TINY_ARCH))
@@ -95,6 +141,18 @@ def test_train_sh_refuses_an_unconverted_checkpoint(tmp_path):
     check_backbone_checkpoint(dst)  # the converted one passes
     with pytest.raises(ValueError, match='no detector'):
         check_backbone_checkpoint(dst, prefix='detector.')
+
+
+@pytest.mark.parametrize('gpus', ['--work-dir', '0', '1.5'])
+def test_finetune_sh_refuses_a_gpus_that_is_no_count(gpus):
+    # `CONFIG random --work-dir DIR` (GPUS forgotten) fails before training
+    result = subprocess.run(
+        ['bash', 'tools/benchmarks/finetune.sh', DET_COMPOSITE, 'random', gpus,
+         'work_dirs/x'],
+        cwd=REPO, capture_output=True, text=True,
+        env=dict(os.environ, PYTHON=sys.executable))
+    assert result.returncode == 2
+    assert f"GPUS '{gpus}' must be a positive integer" in result.stderr
 
 
 @pytest.mark.parametrize('encoder', ['target', 'context'])
@@ -149,7 +207,7 @@ def test_coco_and_ade20k_configs_load_a_vit_b_checkpoint(path, vit_b_backbone):
 def test_make_train_checkpoint_loads_unchanged_configs(tmp_path, path):
     dst = str(tmp_path / 'backbone.pth')
     convert_pretrain_checkpoint(MAKE_TRAIN_CKPT, dst)
-    sd = torch.load(MAKE_TRAIN_CKPT, weights_only=True)['state_dict']
+    sd = load_checkpoint(MAKE_TRAIN_CKPT)['state_dict']
     cfg = load_benchmark_config(path, init_cfg=pretrained(dst))
     assert_loaded_exactly(
         build_and_init(cfg).backbone, encoder_weights(sd, 'target'))

@@ -14,6 +14,11 @@ fi
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
+[[ $GPUS =~ ^[1-9][0-9]*$ ]] || {
+    echo "GPUS '$GPUS' must be a positive integer" \
+        "(usage: $0 CONFIG CHECKPOINT|random GPUS [tools/train.py args])" >&2
+    exit 2
+}
 TOOLS="$(cd "$(dirname "$0")/.." && pwd)"
 
 if [ "$CHECKPOINT" = random ]; then

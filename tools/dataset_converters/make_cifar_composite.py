@@ -31,9 +31,14 @@ def main():
     from hjepa.datasets import make_cifar_composite, prepare_cifar10
     prepare_cifar10(args.cifar_root)
     meta = make_cifar_composite(
-        args.cifar_root, args.out, args.num_train, args.num_val,
-        args.canvas_size, tuple(args.object_size), args.max_objects,
-        args.seed)
+        args.cifar_root,
+        args.out,
+        num_train=args.num_train,
+        num_val=args.num_val,
+        canvas_size=args.canvas_size,
+        object_size=tuple(args.object_size),
+        max_objects=args.max_objects,
+        seed=args.seed)
     print(f'composite set at {args.out}: {meta["objects"]}')
 
 

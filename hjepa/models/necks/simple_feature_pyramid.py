@@ -18,8 +18,11 @@ def _resample(in_channels: int, scale: float) -> Tuple[nn.Module, int]:
     channels, with LayerNorm and GELU between them (ViTDet); down-sampling is
     max pooling.
     """
+    if not scale > 0:  # before log2, which fails on it without the value
+        raise ValueError(f'scale factor {scale} must be a positive power of '
+                         'two between 1/32 and 32, e.g. 4, 2, 1, 0.5')
     steps = math.log2(scale)
-    if scale <= 0 or steps != round(steps) or abs(steps) > 5:
+    if steps != round(steps) or abs(steps) > 5:
         raise ValueError(f'scale factor {scale} must be a power of two '
                          'between 1/32 and 32, e.g. 4, 2, 1, 0.5')
     steps = int(round(steps))

@@ -1,4 +1,5 @@
 """A feature pyramid that takes each scale from a different ViT block."""
+import math
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -24,7 +25,8 @@ class MultiLayerFeaturePyramid(BaseModule):
     Args:
         in_channels: Channels of every backbone output (the ViT's width).
         out_channels: Channels of every pyramid level.
-        scale_factors: Resize factor of each backbone output, finest first.
+        scale_factors: Resize factor of each backbone output, powers of two,
+            finest first.
         num_outs: Outputs in all, at least ``len(scale_factors)``.
         init_cfg: mmengine initialisation config.
     """
@@ -36,6 +38,14 @@ class MultiLayerFeaturePyramid(BaseModule):
                  num_outs: int = 5,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        # max-pooling needs a whole 1 / scale; a detector, strides in powers of 2
+        for scale in scale_factors:
+            if not (scale > 0 and math.log2(scale).is_integer()):
+                raise ValueError(f'scale factor {scale} must be a positive '
+                                 'power of two, e.g. 4, 2, 1, 0.5')
+        if list(scale_factors) != sorted(scale_factors, reverse=True):
+            raise ValueError(f'scale_factors {tuple(scale_factors)} must be '
+                             'in decreasing order (finest level first)')
         if num_outs < len(scale_factors):
             raise ValueError(f'num_outs {num_outs} must be at least the '
                              f'{len(scale_factors)} scale factors')
