@@ -119,3 +119,34 @@ def test_acts_once_per_collapse():
         hook.statistics = lambda r, s=stats: dict(s)
         hook.after_train_iter(runner, i)
     assert acted == [1, 5]
+
+
+def test_lower_lr_carries_through_the_schedulers():
+    """Warm-up then cosine, as the configs schedule lr: after the cut,
+    every later step's lr is the uncut schedule's times the factor."""
+    import torch
+    from mmengine.optim import CosineAnnealingLR, LinearLR, OptimWrapper
+
+    def schedule():
+        param = torch.nn.Parameter(torch.zeros(1))
+        wrapper = OptimWrapper(torch.optim.AdamW([param], lr=1e-3))
+        schedulers = [
+            LinearLR(wrapper, start_factor=0.1, by_epoch=False, begin=0,
+                     end=5),
+            CosineAnnealingLR(wrapper, T_max=15, eta_min=1e-5,
+                              by_epoch=False, begin=5, end=20)
+        ]
+        return type('R', (), dict(optim_wrapper=wrapper,
+                                  param_schedulers=schedulers))()
+
+    cut, uncut = schedule(), schedule()
+    hook = CollapseMonitorHook(lr_factor=0.5)
+    for step in range(20):
+        if step == 3:  # during warm-up
+            hook._lower_lr(cut)
+        if step >= 3:
+            assert cut.optim_wrapper.get_lr()['lr'][0] == pytest.approx(
+                0.5 * uncut.optim_wrapper.get_lr()['lr'][0], rel=1e-6)
+        for runner in (cut, uncut):
+            for s in runner.param_schedulers:
+                s.step()

@@ -45,7 +45,8 @@ class CollapseMonitorHook(Hook):
     - ``'warn'``: log a warning naming the statistic, value and threshold;
     - ``'checkpoint'``: save ``collapse_iter_<n>.pth`` in the work dir;
     - ``'lower_lr'``: multiply every learning rate (and the schedulers'
-      base values) by ``lr_factor``;
+      base values and floors, so the rest of the schedule follows) by
+      ``lr_factor``;
     - ``'stop'``: raise :class:`RepresentationCollapseError`.
 
     Args:
@@ -217,3 +218,5 @@ class CollapseMonitorHook(Hook):
         for s in schedulers:
             if getattr(s, 'param_name', None) == 'lr':
                 s.base_values = [v * self.lr_factor for v in s.base_values]
+                if getattr(s, 'eta_min', None):  # cosine / poly floors too
+                    s.eta_min *= self.lr_factor
