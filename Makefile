@@ -1,6 +1,8 @@
 # The two commands of the README:
 #   make train   set up, prepare CIFAR-10, pretrain the CPU default, k-NN it
 #   make test    set up and run the test suite
+# and for contributors:
+#   make lint    flake8, isort and yapf, as .pre-commit-config.yaml (CI runs it)
 # Everything is installed into .venv/ at the repository root.
 
 PYTHON ?= python3
@@ -12,7 +14,7 @@ CONFIG ?= configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py
 WORK_DIR ?= work_dirs/main_job
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install data train test clean
+.PHONY: install data train test lint clean
 
 install: $(STAMP)
 
@@ -40,6 +42,18 @@ train: data
 
 test: data
 	$(PY) -m pytest tests -q
+
+LINT_PATHS := hjepa tools tests projects configs setup.py
+LINT_STAMP := $(VENV)/.hjepa-lint-installed
+
+$(LINT_STAMP): $(PY) requirements/lint.txt
+	$(PIP) install -q -r requirements/lint.txt
+	touch $(LINT_STAMP)
+
+lint: $(LINT_STAMP)
+	$(VENV)/bin/flake8 $(LINT_PATHS)
+	$(VENV)/bin/isort --check-only --diff $(LINT_PATHS)
+	$(VENV)/bin/yapf --diff --recursive $(LINT_PATHS)
 
 clean:
 	rm -rf $(VENV) work_dirs

@@ -1,5 +1,4 @@
 import os.path as osp
-
 from setuptools import find_packages, setup
 
 
@@ -24,8 +23,8 @@ setup(
     version=version(),
     description='H-JEPA: Hierarchical Joint-Embedding Predictive '
     'Architectures for self-supervised image representations',
-    long_description=open('README.md').read() if osp.exists('README.md') else
-    '',
+    long_description=open('README.md').read()
+    if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'projects')),
     python_requires='>=3.8',

@@ -25,68 +25,118 @@ from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
-from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
+from mmengine.registry import \
+    WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 __all__ = [
     'RUNNERS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'OPTIMIZERS',
     'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS',
     'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS',
-    'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'METRICS', 'EVALUATOR',
-    'VISUALIZERS', 'VISBACKENDS', 'FUNCTIONS', 'PROTOCOLS'
+    'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'METRICS', 'EVALUATOR', 'VISUALIZERS',
+    'VISBACKENDS', 'FUNCTIONS', 'PROTOCOLS'
 ]
 
-RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='hjepa',
-                   locations=['hjepa.engine'])
-LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='hjepa',
-                 locations=['hjepa.engine', 'hjepa.evaluation'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='hjepa',
-                 locations=['hjepa.engine'])
-LOG_PROCESSORS = Registry('log processor', parent=MMENGINE_LOG_PROCESSORS,
-                          scope='hjepa', locations=['hjepa.engine'])
-OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, scope='hjepa',
-                      locations=['hjepa.engine'])
-OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
-                          scope='hjepa', locations=['hjepa.engine'])
+RUNNERS = Registry(
+    'runner',
+    parent=MMENGINE_RUNNERS,
+    scope='hjepa',
+    locations=['hjepa.engine'])
+LOOPS = Registry(
+    'loop',
+    parent=MMENGINE_LOOPS,
+    scope='hjepa',
+    locations=['hjepa.engine', 'hjepa.evaluation'])
+HOOKS = Registry(
+    'hook', parent=MMENGINE_HOOKS, scope='hjepa', locations=['hjepa.engine'])
+LOG_PROCESSORS = Registry(
+    'log processor',
+    parent=MMENGINE_LOG_PROCESSORS,
+    scope='hjepa',
+    locations=['hjepa.engine'])
+OPTIMIZERS = Registry(
+    'optimizer',
+    parent=MMENGINE_OPTIMIZERS,
+    scope='hjepa',
+    locations=['hjepa.engine'])
+OPTIM_WRAPPERS = Registry(
+    'optim_wrapper',
+    parent=MMENGINE_OPTIM_WRAPPERS,
+    scope='hjepa',
+    locations=['hjepa.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     scope='hjepa',
     locations=['hjepa.engine'])
-PARAM_SCHEDULERS = Registry('parameter scheduler',
-                            parent=MMENGINE_PARAM_SCHEDULERS, scope='hjepa',
-                            locations=['hjepa.engine'])
+PARAM_SCHEDULERS = Registry(
+    'parameter scheduler',
+    parent=MMENGINE_PARAM_SCHEDULERS,
+    scope='hjepa',
+    locations=['hjepa.engine'])
 
-DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='hjepa',
-                    locations=['hjepa.datasets'])
-DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS,
-                         scope='hjepa', locations=['hjepa.datasets'])
-TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='hjepa',
-                      locations=['hjepa.datasets'])
+DATASETS = Registry(
+    'dataset',
+    parent=MMENGINE_DATASETS,
+    scope='hjepa',
+    locations=['hjepa.datasets'])
+DATA_SAMPLERS = Registry(
+    'data sampler',
+    parent=MMENGINE_DATA_SAMPLERS,
+    scope='hjepa',
+    locations=['hjepa.datasets'])
+TRANSFORMS = Registry(
+    'transform',
+    parent=MMENGINE_TRANSFORMS,
+    scope='hjepa',
+    locations=['hjepa.datasets'])
 
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope='hjepa',
-                  locations=['hjepa.models'])
-MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
-                          scope='hjepa', locations=['hjepa.models'])
-WEIGHT_INITIALIZERS = Registry('weight initializer',
-                               parent=MMENGINE_WEIGHT_INITIALIZERS,
-                               scope='hjepa', locations=['hjepa.models'])
-TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, scope='hjepa',
-                      locations=['hjepa.models'])
+MODELS = Registry(
+    'model', parent=MMENGINE_MODELS, scope='hjepa', locations=['hjepa.models'])
+MODEL_WRAPPERS = Registry(
+    'model_wrapper',
+    parent=MMENGINE_MODEL_WRAPPERS,
+    scope='hjepa',
+    locations=['hjepa.models'])
+WEIGHT_INITIALIZERS = Registry(
+    'weight initializer',
+    parent=MMENGINE_WEIGHT_INITIALIZERS,
+    scope='hjepa',
+    locations=['hjepa.models'])
+TASK_UTILS = Registry(
+    'task util',
+    parent=MMENGINE_TASK_UTILS,
+    scope='hjepa',
+    locations=['hjepa.models'])
 
-METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='hjepa',
-                   locations=['hjepa.evaluation'])
+METRICS = Registry(
+    'metric',
+    parent=MMENGINE_METRICS,
+    scope='hjepa',
+    locations=['hjepa.evaluation'])
 # Evaluation protocols (k-NN, linear probe, ...) run by ProtocolTestLoop on
 # frozen features; mmengine has no root registry for them.
-PROTOCOLS = Registry('evaluation protocol', scope='hjepa',
-                     locations=['hjepa.evaluation'])
-EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, scope='hjepa',
-                     locations=['hjepa.evaluation'])
+PROTOCOLS = Registry(
+    'evaluation protocol', scope='hjepa', locations=['hjepa.evaluation'])
+EVALUATOR = Registry(
+    'evaluator',
+    parent=MMENGINE_EVALUATOR,
+    scope='hjepa',
+    locations=['hjepa.evaluation'])
 
-VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS,
-                       scope='hjepa', locations=['hjepa.engine'])
-VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS,
-                       scope='hjepa', locations=['hjepa.engine'])
+VISUALIZERS = Registry(
+    'visualizer',
+    parent=MMENGINE_VISUALIZERS,
+    scope='hjepa',
+    locations=['hjepa.engine'])
+VISBACKENDS = Registry(
+    'vis_backend',
+    parent=MMENGINE_VISBACKENDS,
+    scope='hjepa',
+    locations=['hjepa.engine'])
 
-FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope='hjepa',
-                     locations=['hjepa.datasets'])
+FUNCTIONS = Registry(
+    'function',
+    parent=MMENGINE_FUNCTIONS,
+    scope='hjepa',
+    locations=['hjepa.datasets'])

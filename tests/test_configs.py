@@ -28,15 +28,15 @@ def test_found_configs():
     assert len(LEAVES) >= 10
 
 
-@pytest.mark.parametrize('path', CONFIGS,
-                         ids=[osp.relpath(c, REPO) for c in CONFIGS])
+@pytest.mark.parametrize(
+    'path', CONFIGS, ids=[osp.relpath(c, REPO) for c in CONFIGS])
 def test_parses(path):
     cfg = Config.fromfile(path)
     assert cfg is not None
 
 
-@pytest.mark.parametrize('path', LEAVES,
-                         ids=[osp.relpath(c, REPO) for c in LEAVES])
+@pytest.mark.parametrize(
+    'path', LEAVES, ids=[osp.relpath(c, REPO) for c in LEAVES])
 def test_builds_model(path):
     cfg = Config.fromfile(path)
     if cfg.get('custom_imports'):

@@ -13,10 +13,10 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:  # `projects.` imports resolve from the root
     sys.path.insert(0, ROOT)
 
-from projects.multi_layer_pyramid.multi_layer_pyramid import (  # noqa: E402
-    MultiLayerFeaturePyramid)
-from projects.random_token_masker.random_token_masker import (  # noqa: E402
-    RandomTokenMasker)
+from projects.multi_layer_pyramid.multi_layer_pyramid import \
+    MultiLayerFeaturePyramid  # noqa: E402
+from projects.random_token_masker.random_token_masker import \
+    RandomTokenMasker  # noqa: E402
 
 RANDOM_TOKEN_CFG = osp.join(
     ROOT, 'projects/random_token_masker/configs/'
@@ -24,8 +24,8 @@ RANDOM_TOKEN_CFG = osp.join(
 
 
 def test_random_token_masker_masks():
-    masker = RandomTokenMasker(num_targets=4, target_ratio=0.15,
-                               context_ratio=0.5)
+    masker = RandomTokenMasker(
+        num_targets=4, target_ratio=0.15, context_ratio=0.5)
     masks = masker.sample(3, (8, 8), torch.Generator().manual_seed(1))
     ctx, tgt = masks['context'], masks['targets']
     assert ctx.shape == (3, 32) and tgt.shape == (3, 4, 10)

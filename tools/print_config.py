@@ -8,7 +8,9 @@ def main():
     parser = argparse.ArgumentParser(description='Print the full config')
     parser.add_argument('config', help='config file path')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config keys')
     args = parser.parse_args()
     cfg = Config.fromfile(args.config)

@@ -32,8 +32,10 @@ def evaluate(config, checkpoint, work_dir, name):
     with open(out) as f:
         metrics = json.load(f)['metrics']
     prefix = 'model/knn/'  # both test loops' key for the loaded encoder
-    return {k[len(prefix):]: v for k, v in metrics.items()
-            if k.startswith(prefix)}
+    return {
+        k[len(prefix):]: v
+        for k, v in metrics.items() if k.startswith(prefix)
+    }
 
 
 def main():
@@ -45,8 +47,9 @@ def main():
     os.makedirs(args.work_dir, exist_ok=True)
 
     start = time.time()
-    run([osp.join(TOOLS, 'train.py'), args.config, '--work-dir', args.work_dir]
-        + ([] if args.no_amp else ['--amp']))
+    run([
+        osp.join(TOOLS, 'train.py'), args.config, '--work-dir', args.work_dir
+    ] + ([] if args.no_amp else ['--amp']))
     train_seconds = time.time() - start
     with open(osp.join(args.work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
@@ -67,14 +70,13 @@ def main():
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=2)
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
-        f.write(
-            '| encoder | k-NN top-1 (k=20) | wall time |\n'
-            '| --- | --- | --- |\n'
-            f'| H-JEPA pretrained ({osp.basename(args.config)}) | '
-            f'{pretrained["top1_k20"]:.2f} | '
-            f'{train_seconds / 60:.1f} min training |\n'
-            f'| randomly initialised, same shape | '
-            f'{random_init["top1_k20"]:.2f} | - |\n')
+        f.write('| encoder | k-NN top-1 (k=20) | wall time |\n'
+                '| --- | --- | --- |\n'
+                f'| H-JEPA pretrained ({osp.basename(args.config)}) | '
+                f'{pretrained["top1_k20"]:.2f} | '
+                f'{train_seconds / 60:.1f} min training |\n'
+                f'| randomly initialised, same shape | '
+                f'{random_init["top1_k20"]:.2f} | - |\n')
     print(f'\nk-NN top-1 (CIFAR-10 test, k=20): '
           f'{pretrained["top1_k20"]:.2f}% pretrained, '
           f'{random_init["top1_k20"]:.2f}% random init; '

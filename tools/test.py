@@ -33,20 +33,24 @@ def parse_args():
         choices=['target', 'context'],
         help='encoder whose features are scored (default: the config\'s)')
     parser.add_argument(
-        '--protocol', nargs='+', metavar='NAME',
+        '--protocol',
+        nargs='+',
+        metavar='NAME',
         help="protocols to run: 'all' or names from test_cfg.protocols")
     parser.add_argument(
-        '--subjects', nargs='+', choices=['model', 'random_init',
-                                          'raw_pixels'],
+        '--subjects',
+        nargs='+',
+        choices=['model', 'random_init', 'raw_pixels'],
         help='what to evaluate (default with --protocol: all three)')
     parser.add_argument(
         '--report-dir',
         help='write report.json, report.md and plots here (default with '
         '--protocol: <work-dir>/report)')
+    parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument(
-        '--out', help='write the metrics to this JSON file')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config keys')
     parser.add_argument(
         '--launcher',

@@ -19,13 +19,28 @@ warmup_epochs = 2
 base_lr = 1e-3
 optim_wrapper = dict(optimizer=dict(lr=base_lr))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True,
-         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingParamScheduler', param_name='weight_decay',
-         eta_min_ratio=10.0, by_epoch=True, begin=0, end=max_epochs,
-         convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=0.1,
+        by_epoch=True,
+        begin=0,
+        end=warmup_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        eta_min=1e-6,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingParamScheduler',
+        param_name='weight_decay',
+        eta_min_ratio=10.0,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs)
 custom_hooks = [
@@ -33,8 +48,10 @@ custom_hooks = [
     dict(type='SafeCheckpointHook'),
     # feature statistics every 200 iterations; on collapse, warn and keep a
     # checkpoint of the moment
-    dict(type='CollapseMonitorHook', interval=200,
-         actions=('warn', 'checkpoint')),
+    dict(
+        type='CollapseMonitorHook',
+        interval=200,
+        actions=('warn', 'checkpoint')),
     # k-NN on 4k train / 1k test images after every epoch
     dict(type='OnlineKNNHook', interval=1),
 ]

@@ -20,12 +20,25 @@ warmup_iters = 390
 base_lr = 1e-3
 optim_wrapper = dict(optimizer=dict(lr=base_lr))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
-         end=warmup_iters),
-    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False,
-         begin=warmup_iters, end=max_iters),
-    dict(type='CosineAnnealingParamScheduler', param_name='weight_decay',
-         eta_min_ratio=10.0, by_epoch=False, begin=0, end=max_iters),
+    dict(
+        type='LinearLR',
+        start_factor=0.1,
+        by_epoch=False,
+        begin=0,
+        end=warmup_iters),
+    dict(
+        type='CosineAnnealingLR',
+        eta_min=1e-6,
+        by_epoch=False,
+        begin=warmup_iters,
+        end=max_iters),
+    dict(
+        type='CosineAnnealingParamScheduler',
+        param_name='weight_decay',
+        eta_min_ratio=10.0,
+        by_epoch=False,
+        begin=0,
+        end=max_iters),
 ]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters)
 custom_hooks = [

@@ -8,7 +8,6 @@ from .transforms import (JEPARandomFlip, JEPARandomResizedCrop,
 __all__ = [
     'CIFAR10_CLASSES', 'prepare_cifar10', 'SEG_CLASSES',
     'make_cifar_composite', 'ImageFolderDataset', 'InMemoryImageFolder',
-    'read_rgb', 'scan_image_folder', 'LoadImageRGB',
-    'JEPARandomResizedCrop', 'JEPAResizeCenterCrop', 'JEPARandomFlip',
-    'PackJEPAInputs'
+    'read_rgb', 'scan_image_folder', 'LoadImageRGB', 'JEPARandomResizedCrop',
+    'JEPAResizeCenterCrop', 'JEPARandomFlip', 'PackJEPAInputs'
 ]

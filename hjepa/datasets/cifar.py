@@ -81,8 +81,9 @@ def _download_official(data_root: str, timeout: float) -> None:
         with tarfile.open(archive) as tar:
             tar.extractall(tmp, filter='data')
         out = osp.join(tmp, 'cifar10')
-        batches = dict(train=[f'data_batch_{i}' for i in range(1, 6)],
-                       test=['test_batch'])
+        batches = dict(
+            train=[f'data_batch_{i}' for i in range(1, 6)],
+            test=['test_batch'])
         for split, names in batches.items():
             count = [0] * 10
             for name in names:

@@ -52,9 +52,10 @@ def ellipse_mask(height: int, width: int) -> np.ndarray:
     return y[:, None]**2 + x[None, :]**2 <= 1.0
 
 
-def _place(rng: np.random.Generator, canvas_size: int, size: Tuple[int, int],
-           taken: List[Tuple[int, int, int, int]]
-           ) -> Optional[Tuple[int, int, int, int]]:
+def _place(
+    rng: np.random.Generator, canvas_size: int, size: Tuple[int, int],
+    taken: List[Tuple[int, int, int,
+                      int]]) -> Optional[Tuple[int, int, int, int]]:
     """A free (x0, y0, x1, y1) box of ``size`` (h, w), or None."""
     h, w = size
     for _ in range(50):
@@ -67,12 +68,13 @@ def _place(rng: np.random.Generator, canvas_size: int, size: Tuple[int, int],
     return None
 
 
-def compose_canvas(rng: np.random.Generator,
-                   photos: Sequence[str],
-                   labels: Sequence[int],
-                   canvas_size: int = 64,
-                   object_size: Tuple[int, int] = (24, 40),
-                   max_objects: int = 3) -> Tuple[np.ndarray, np.ndarray, list]:
+def compose_canvas(
+        rng: np.random.Generator,
+        photos: Sequence[str],
+        labels: Sequence[int],
+        canvas_size: int = 64,
+        object_size: Tuple[int, int] = (24, 40),
+        max_objects: int = 3) -> Tuple[np.ndarray, np.ndarray, list]:
     """One canvas.
 
     Args:
@@ -93,8 +95,8 @@ def compose_canvas(rng: np.random.Generator,
     background = read_rgb(photos[int(rng.integers(len(photos)))])
     if rng.random() < 0.5:
         background = background[:, ::-1]
-    canvas = cv2.resize(background, (canvas_size, canvas_size),
-                        interpolation=cv2.INTER_LINEAR)
+    canvas = cv2.resize(
+        background, (canvas_size, canvas_size), interpolation=cv2.INTER_LINEAR)
     canvas = cv2.GaussianBlur(canvas, (0, 0), sigmaX=canvas_size / 16)
     label_map = np.zeros((canvas_size, canvas_size), np.uint8)
 
@@ -133,10 +135,12 @@ def _coco_annotation(obj: dict, image_id: int, ann_id: int) -> dict:
         id=ann_id,
         image_id=image_id,
         category_id=obj['label'] + 1,
-        bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+        bbox=[float(x0), float(y0),
+              float(x1 - x0),
+              float(y1 - y0)],
         area=float(obj['mask'].sum()),
-        segmentation=dict(size=list(rle['size']),
-                          counts=rle['counts'].decode('ascii')),
+        segmentation=dict(
+            size=list(rle['size']), counts=rle['counts'].decode('ascii')),
         iscrowd=0)
 
 
@@ -156,11 +160,13 @@ def _write_split(out_dir: str, split: str, photos: Sequence[str],
         Image.fromarray(canvas).save(osp.join(img_dir, name))
         Image.fromarray(label_map).save(osp.join(ann_dir, name))
         images.append(
-            dict(id=i, file_name=name, height=canvas.shape[0],
-                 width=canvas.shape[1]))
+            dict(
+                id=i,
+                file_name=name,
+                height=canvas.shape[0],
+                width=canvas.shape[1]))
         for obj in objects:
-            annotations.append(
-                _coco_annotation(obj, i, len(annotations) + 1))
+            annotations.append(_coco_annotation(obj, i, len(annotations) + 1))
     coco = dict(
         images=images,
         annotations=annotations,
@@ -168,8 +174,9 @@ def _write_split(out_dir: str, split: str, photos: Sequence[str],
             dict(id=k + 1, name=name) for k, name in enumerate(CIFAR10_CLASSES)
         ])
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
-    with open(osp.join(out_dir, 'annotations', f'instances_{split}.json'),
-              'w') as f:
+    with open(
+            osp.join(out_dir, 'annotations', f'instances_{split}.json'),
+            'w') as f:
         json.dump(coco, f)
     return len(annotations)
 
@@ -224,9 +231,13 @@ def make_cifar_composite(cifar_root: str,
         raise ValueError(
             f'max_objects {max_objects}, num_train {num_train} and num_val '
             f'{num_val} must all be >= 1')
-    args = dict(num_train=num_train, num_val=num_val,
-                canvas_size=canvas_size, object_size=[lo, hi],
-                max_objects=max_objects, seed=seed)
+    args = dict(
+        num_train=num_train,
+        num_val=num_val,
+        canvas_size=canvas_size,
+        object_size=[lo, hi],
+        max_objects=max_objects,
+        seed=seed)
     meta_path = osp.join(out_dir, 'meta.json')
     counts = dict(train=num_train, val=num_val)
     if osp.isfile(meta_path):
@@ -247,8 +258,14 @@ def make_cifar_composite(cifar_root: str,
                              f'classes {classes}, expected {CIFAR10_CLASSES}')
         rng = np.random.default_rng([seed, k])
         meta['objects'][split] = _write_split(
-            out_dir, split, photos, labels, counts[split], rng,
-            canvas_size=canvas_size, object_size=(lo, hi),
+            out_dir,
+            split,
+            photos,
+            labels,
+            counts[split],
+            rng,
+            canvas_size=canvas_size,
+            object_size=(lo, hi),
             max_objects=max_objects)
     with open(meta_path + '.tmp', 'w') as f:
         json.dump(meta, f, indent=2)

@@ -119,8 +119,7 @@ class ImageFolderDataset(_ImageFolderBase):
 
     def __getitem__(self, index: int) -> dict:
         return self.pipeline(
-            dict(img_path=self.paths[index],
-                 gt_label=int(self.labels[index])))
+            dict(img_path=self.paths[index], gt_label=int(self.labels[index])))
 
 
 @DATASETS.register_module()
@@ -158,9 +157,7 @@ class InMemoryImageFolder(_ImageFolderBase):
                     f'{path!r} is {img.shape[:2]}, {self.paths[0]!r} is '
                     f'{first.shape[:2]}; use ImageFolderDataset instead')
             images[i] = img
-        self.images = torch.from_numpy(images).permute(0, 3, 1,
-                                                       2).contiguous()
+        self.images = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
 
     def __getitem__(self, index: int) -> dict:
-        return dict(inputs=self.images[index],
-                    data_samples=self.labels[index])
+        return dict(inputs=self.images[index], data_samples=self.labels[index])

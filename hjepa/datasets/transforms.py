@@ -1,7 +1,7 @@
 """Per-sample transforms for datasets read from disk (ImageNet and such)."""
 import math
 import random
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import numpy as np
 import torch
@@ -30,10 +30,12 @@ class JEPARandomResizedCrop:
         ratio: Range of the crop's width over height.
     """
 
-    def __init__(self,
-                 size: int,
-                 scale: Tuple[float, float] = (0.3, 1.0),
-                 ratio: Tuple[float, float] = (3 / 4, 4 / 3)) -> None:
+    def __init__(
+        self,
+        size: int,
+        scale: Tuple[float, float] = (0.3, 1.0),
+        ratio: Tuple[float, float] = (3 / 4, 4 / 3)
+    ) -> None:
         if not 0 < scale[0] <= scale[1] <= 1:
             raise ValueError(f'crop scale {scale} must satisfy '
                              '0 < min <= max <= 1')
@@ -48,8 +50,9 @@ class JEPARandomResizedCrop:
             cw = int(round(math.sqrt(area * r)))
             ch = int(round(math.sqrt(area / r)))
             if 0 < cw <= w and 0 < ch <= h:
-                return (random.randint(0, h - ch), random.randint(0, w - cw),
-                        ch, cw)
+                return (random.randint(0,
+                                       h - ch), random.randint(0,
+                                                               w - cw), ch, cw)
         side = min(h, w)  # fall back to the central square
         return (h - side) // 2, (w - side) // 2, side, side
 
@@ -74,8 +77,9 @@ class JEPAResizeCenterCrop:
         img = Image.fromarray(results['img'])
         w, h = img.size
         s = self.resize / min(w, h)
-        img = img.resize((max(self.size, round(w * s)),
-                          max(self.size, round(h * s))), Image.BICUBIC)
+        img = img.resize(
+            (max(self.size, round(w * s)), max(self.size, round(h * s))),
+            Image.BICUBIC)
         w, h = img.size
         left, top = (w - self.size) // 2, (h - self.size) // 2
         results['img'] = np.asarray(
@@ -102,5 +106,6 @@ class PackJEPAInputs:
 
     def __call__(self, results: dict) -> dict:
         img = torch.from_numpy(np.ascontiguousarray(results['img']))
-        return dict(inputs=img.permute(2, 0, 1).contiguous(),
-                    data_samples=torch.tensor(results.get('gt_label', -1)))
+        return dict(
+            inputs=img.permute(2, 0, 1).contiguous(),
+            data_samples=torch.tensor(results.get('gt_label', -1)))

@@ -13,9 +13,8 @@ from .protocols import (EvalData, EvalSubject, FeatureQualityProtocol,
 
 __all__ = [
     'extract_features', 'knn_accuracy', 'knn_predict', 'knn_scores',
-    'KNNTestLoop',
-    'ProtocolTestLoop', 'linear_probe', 'few_shot_accuracy', 'finetune',
-    'effective_rank', 'normalized_std', 'mean_cosine', 'alignment',
+    'KNNTestLoop', 'ProtocolTestLoop', 'linear_probe', 'few_shot_accuracy',
+    'finetune', 'effective_rank', 'normalized_std', 'mean_cosine', 'alignment',
     'uniformity', 'feature_statistics', 'EvalData', 'EvalSubject',
     'KNNProtocol', 'LinearProbeProtocol', 'FewShotProtocol',
     'FeatureQualityProtocol', 'FineTuneProtocol'

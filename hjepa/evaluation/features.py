@@ -8,9 +8,11 @@ from mmengine.utils import ProgressBar
 
 
 @torch.no_grad()
-def extract_features(model, dataloader, encoder: str = 'target',
-                     progress: bool = False
-                     ) -> Tuple[torch.Tensor, torch.Tensor]:
+def extract_features(
+        model,
+        dataloader,
+        encoder: str = 'target',
+        progress: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
     """Average-pooled features and labels of every sample of a loader.
 
     Args:

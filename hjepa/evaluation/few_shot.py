@@ -9,13 +9,16 @@ import torch.nn.functional as F
 def _prototype_predict(support: torch.Tensor, support_y: torch.Tensor,
                        query: torch.Tensor, n_way: int) -> torch.Tensor:
     """Nearest class mean by cosine similarity."""
-    protos = torch.zeros(n_way, support.shape[1]).index_add_(
-        0, support_y, support)  # [n_way, D]
+    protos = torch.zeros(n_way,
+                         support.shape[1]).index_add_(0, support_y,
+                                                      support)  # [n_way, D]
     return (query @ F.normalize(protos, dim=1).T).argmax(1)
 
 
-def _logistic_predict(support: torch.Tensor, support_y: torch.Tensor,
-                      query: torch.Tensor, n_way: int,
+def _logistic_predict(support: torch.Tensor,
+                      support_y: torch.Tensor,
+                      query: torch.Tensor,
+                      n_way: int,
                       steps: int = 100) -> torch.Tensor:
     """Multinomial logistic regression fitted on the support set (L-BFGS)."""
     w = torch.zeros(support.shape[1], n_way, requires_grad=True)
@@ -24,8 +27,8 @@ def _logistic_predict(support: torch.Tensor, support_y: torch.Tensor,
 
     def closure():
         opt.zero_grad()
-        loss = F.cross_entropy(support @ w + b, support_y) + 1e-3 * w.pow(
-            2).sum()
+        loss = F.cross_entropy(support @ w + b,
+                               support_y) + 1e-3 * w.pow(2).sum()
         loss.backward()
         return loss
 

@@ -1,6 +1,6 @@
 """End-to-end fine-tuning of an encoder with layer-wise lr decay."""
 import copy
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 import torch.nn as nn
@@ -24,12 +24,14 @@ def build_classifier(encoder: nn.Module, num_classes: int) -> ImageClassifier:
         backbone=copy.deepcopy(encoder),
         data_preprocessor=BaseDataPreprocessor(),  # inputs come normalised
         neck=GlobalAveragePooling(),
-        head=LinearClsHead(num_classes=num_classes,
-                           in_channels=encoder.embed_dims,
-                           loss=dict(type='mmpretrain.CrossEntropyLoss')))
+        head=LinearClsHead(
+            num_classes=num_classes,
+            in_channels=encoder.embed_dims,
+            loss=dict(type='mmpretrain.CrossEntropyLoss')))
 
 
-def batch_augment(x: torch.Tensor, gen: torch.Generator,
+def batch_augment(x: torch.Tensor,
+                  gen: torch.Generator,
                   pad: int = 4) -> torch.Tensor:
     """Random crop after reflect padding, and random horizontal flip.
 
@@ -51,7 +53,8 @@ def batch_augment(x: torch.Tensor, gen: torch.Generator,
     return out
 
 
-def predict(model: ImageClassifier, images: torch.Tensor,
+def predict(model: ImageClassifier,
+            images: torch.Tensor,
             batch_size: int = 512) -> torch.Tensor:
     """Predicted classes [N] of images [N, C, H, W]."""
     return batched_forward(
@@ -121,25 +124,36 @@ def finetune(encoder: nn.Module,
         model.head.fc.bias.data.zero_()
         wrapper = build_optim_wrapper(
             model,
-            dict(type='AutocastOptimWrapper' if amp else 'OptimWrapper',
-                 optimizer=dict(type='AdamW', lr=lr,
-                                weight_decay=weight_decay, betas=(0.9, 0.999)),
-                 constructor='hjepa.LayerDecayOptimWrapperConstructor',
-                 paramwise_cfg=dict(layer_decay_rate=layer_decay,
-                                    flat_decay_mult=0.0)))
+            dict(
+                type='AutocastOptimWrapper' if amp else 'OptimWrapper',
+                optimizer=dict(
+                    type='AdamW',
+                    lr=lr,
+                    weight_decay=weight_decay,
+                    betas=(0.9, 0.999)),
+                constructor='hjepa.LayerDecayOptimWrapperConstructor',
+                paramwise_cfg=dict(
+                    layer_decay_rate=layer_decay, flat_decay_mult=0.0)))
         total = epochs * steps_per_epoch
-        warmup = min(total - 1,
-                     max(1, int(warmup_epochs * steps_per_epoch)))
+        warmup = min(total - 1, max(1, int(warmup_epochs * steps_per_epoch)))
         schedulers = [
-            CosineAnnealingLR(wrapper, T_max=total - warmup,
-                              eta_min=lr * 1e-3, by_epoch=False,
-                              begin=warmup, end=total)
+            CosineAnnealingLR(
+                wrapper,
+                T_max=total - warmup,
+                eta_min=lr * 1e-3,
+                by_epoch=False,
+                begin=warmup,
+                end=total)
         ]
         if warmup > 0:  # none for a single step
             schedulers.insert(
                 0,
-                LinearLR(wrapper, start_factor=1e-3, by_epoch=False, begin=0,
-                         end=warmup))
+                LinearLR(
+                    wrapper,
+                    start_factor=1e-3,
+                    by_epoch=False,
+                    begin=0,
+                    end=warmup))
         gen = torch.Generator().manual_seed(seed)
         train_loss = float('nan')
         for epoch in range(epochs):
@@ -151,9 +165,10 @@ def finetune(encoder: nn.Module,
                 x = batch_augment(train_images[idx], gen).to(device)
                 with wrapper.optim_context(model):
                     logits = model.head(model.extract_feat(x))
-                loss = F.cross_entropy(logits.float(),
-                                       train_labels[idx].to(device),
-                                       label_smoothing=label_smoothing)
+                loss = F.cross_entropy(
+                    logits.float(),
+                    train_labels[idx].to(device),
+                    label_smoothing=label_smoothing)
                 wrapper.update_params(loss)
                 for s in schedulers:
                     s.step()

@@ -67,19 +67,20 @@ class KNNTestLoop(BaseLoop):
         broadcast_object_list(metrics)
         metrics = metrics[0]
         metrics['eval_seconds'] = time.perf_counter() - start
-        self.runner.logger.info(
-            'k-NN (' + self.encoder + ' encoder, T=' + str(self.temperature) +
-            '): ' + ', '.join(f'{k}={v:.2f}' for k, v in metrics.items()))
+        self.runner.logger.info('k-NN (' + self.encoder + ' encoder, T=' +
+                                str(self.temperature) + '): ' +
+                                ', '.join(f'{k}={v:.2f}'
+                                          for k, v in metrics.items()))
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         self.runner.call_hook('after_test')
         return metrics
 
     def _features(self, loader) -> Tuple[torch.Tensor, torch.Tensor]:
         """All features and labels of ``loader``'s dataset, on rank 0."""
-        x, y = extract_features(self.runner.model, loader, self.encoder,
-                                progress=get_rank() == 0)
+        x, y = extract_features(
+            self.runner.model, loader, self.encoder, progress=get_rank() == 0)
         rows = collect_results(list(zip(x, y)), len(loader.dataset), 'cpu')
         if rows is None:  # not rank 0
             return None, None
-        return torch.stack([r[0] for r in rows]), torch.stack(
-            [r[1] for r in rows])
+        return torch.stack([r[0]
+                            for r in rows]), torch.stack([r[1] for r in rows])

@@ -6,7 +6,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def standardize(train: torch.Tensor, *others: torch.Tensor,
+def standardize(train: torch.Tensor,
+                *others: torch.Tensor,
                 eps: float = 1e-6) -> Tuple[torch.Tensor, ...]:
     """Z-score every tensor with the mean and std of ``train``'s columns."""
     mean, std = train.mean(0), train.std(0) + eps
@@ -32,8 +33,8 @@ def train_linear(x: torch.Tensor,
     with torch.no_grad():
         head.weight.normal_(0, 0.01, generator=gen)
         head.bias.zero_()
-    opt = torch.optim.AdamW(head.parameters(), lr=lr,
-                            weight_decay=weight_decay)
+    opt = torch.optim.AdamW(
+        head.parameters(), lr=lr, weight_decay=weight_decay)
     steps_per_epoch = -(-len(x) // batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(
         opt, T_max=epochs * steps_per_epoch)
@@ -96,12 +97,14 @@ def linear_probe(train_x: torch.Tensor,
     val_idx, fit_idx = perm[:n_val], perm[n_val:]
     fit_x, val_x = standardize(train_x[fit_idx].float(),
                                train_x[val_idx].float())
-    recipe = dict(epochs=epochs, batch_size=batch_size,
-                  weight_decay=weight_decay, seed=seed)
+    recipe = dict(
+        epochs=epochs,
+        batch_size=batch_size,
+        weight_decay=weight_decay,
+        seed=seed)
     out = {}
     for lr in lrs:
-        head = train_linear(fit_x, train_y[fit_idx], num_classes, lr,
-                            **recipe)
+        head = train_linear(fit_x, train_y[fit_idx], num_classes, lr, **recipe)
         out[f'val_top1_lr{lr:g}'] = accuracy(head, val_x, train_y[val_idx])
     best_lr = max(lrs, key=lambda lr: out[f'val_top1_lr{lr:g}'])
     all_x, test_x = standardize(train_x.float(), test_x.float())

@@ -4,8 +4,7 @@ import time
 from typing import Dict, Optional, Sequence, Union
 
 import torch
-from mmengine.dist import (broadcast_object_list, collect_results,
-                           get_rank)
+from mmengine.dist import broadcast_object_list, collect_results, get_rank
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from torch.utils.data import DataLoader
@@ -85,8 +84,10 @@ class ProtocolTestLoop(BaseLoop):
         if encoder not in ('target', 'context'):
             raise ValueError(
                 f"encoder {encoder!r} must be 'target' or 'context'")
-        self.protocols = {name: PROTOCOLS.build(protocols[name])
-                          for name in run}
+        self.protocols = {
+            name: PROTOCOLS.build(protocols[name])
+            for name in run
+        }
         self.subjects = tuple(subjects)
         self.encoder = encoder
         self.num_cat_layers = num_cat_layers
@@ -119,8 +120,7 @@ class ProtocolTestLoop(BaseLoop):
         metrics['eval_seconds'] = time.perf_counter() - start
         if self.report_dir is not None and get_rank() == 0:
             from .report import write_report
-            write_report(self.report_dir, self.runner, metrics, subjects,
-                         data)
+            write_report(self.report_dir, self.runner, metrics, subjects, data)
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         self.runner.call_hook('after_test')
         return metrics
@@ -135,10 +135,12 @@ class ProtocolTestLoop(BaseLoop):
             if not metrics:
                 continue
             metrics['seconds'] = time.perf_counter() - t0
-            logger.info(f'{subject.name} / {name}: ' + ', '.join(
-                f'{k}={v:.4g}' for k, v in metrics.items()))
-            out.update({f'{subject.name}/{name}/{k}': float(v)
-                        for k, v in metrics.items()})
+            logger.info(f'{subject.name} / {name}: ' +
+                        ', '.join(f'{k}={v:.4g}' for k, v in metrics.items()))
+            out.update({
+                f'{subject.name}/{name}/{k}': float(v)
+                for k, v in metrics.items()
+            })
         return out
 
     # data and subjects -------------------------------------------------
@@ -166,19 +168,20 @@ class ProtocolTestLoop(BaseLoop):
         rows = collect_results(rows, len(loader.dataset), 'cpu')
         if rows is None:  # not rank 0
             return None
-        return torch.stack([r[0] for r in rows]), torch.stack(
-            [r[1] for r in rows])
+        return torch.stack([r[0]
+                            for r in rows]), torch.stack([r[1] for r in rows])
 
     def _subject(self, name: str, data: EvalData) -> EvalSubject:
         t0 = time.perf_counter()
         if name == 'raw_pixels':
-            feats = dict(avg=(data.train_images.flatten(1),
-                              data.test_images.flatten(1)))
+            feats = dict(
+                avg=(data.train_images.flatten(1),
+                     data.test_images.flatten(1)))
             return EvalSubject(name, feats)
         cfg = copy.deepcopy(self.runner.cfg.model.backbone)
         k = min(self.num_cat_layers, self._model.backbone.num_layers)
-        cfg.update(out_type='tokens', out_indices=list(range(-k, 0)),
-                   init_cfg=None)
+        cfg.update(
+            out_type='tokens', out_indices=list(range(-k, 0)), init_cfg=None)
         encoder = MODELS.build(cfg)
         if name == 'model':
             model = self._model

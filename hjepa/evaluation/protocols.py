@@ -62,8 +62,8 @@ class EvalSubject:
         """Average-pooled last-layer features [B, D] of new images."""
         if self.encoder is None:
             return images.flatten(1)
-        return batched_forward(
-            self.encoder, images, lambda x: self.encoder(x)[-1].mean(1))
+        return batched_forward(self.encoder, images,
+                               lambda x: self.encoder(x)[-1].mean(1))
 
 
 POOLINGS = ('avg', 'cat4')
@@ -83,8 +83,10 @@ class KNNProtocol:
         pooling: Which cached features.
     """
 
-    def __init__(self, ks: Sequence[int] = (10, 20, 200),
-                 temperature: float = 0.07, pooling: str = 'avg') -> None:
+    def __init__(self,
+                 ks: Sequence[int] = (10, 20, 200),
+                 temperature: float = 0.07,
+                 pooling: str = 'avg') -> None:
         self.ks, self.temperature, self.pooling = tuple(ks), temperature, \
             pooling
 
@@ -106,7 +108,8 @@ class LinearProbeProtocol:
             weight_decay, val_fraction, seed).
     """
 
-    def __init__(self, poolings: Sequence[str] = ('avg', 'cat4'),
+    def __init__(self,
+                 poolings: Sequence[str] = ('avg', 'cat4'),
                  lrs: Sequence[float] = (1e-3, 3e-3, 1e-2),
                  **kwargs) -> None:
         bad = [p for p in poolings if p not in POOLINGS]
@@ -143,8 +146,8 @@ class FewShotProtocol:
     """
 
     def __init__(self,
-                 settings: Sequence[Tuple[int, int]] = ((5, 1), (5, 5),
-                                                        (10, 10)),
+                 settings: Sequence[Tuple[int,
+                                          int]] = ((5, 1), (5, 5), (10, 10)),
                  episodes: int = 600,
                  n_query: int = 15,
                  classifier: str = 'prototype',
@@ -190,7 +193,9 @@ class FeatureQualityProtocol:
         seed: Seed of the two views.
     """
 
-    def __init__(self, num_samples: int = 2000, num_levels: int = 3,
+    def __init__(self,
+                 num_samples: int = 2000,
+                 num_levels: int = 3,
                  seed: int = 0) -> None:
         self.num_samples, self.num_levels, self.seed = num_samples, \
             num_levels, seed
@@ -232,8 +237,10 @@ class FineTuneProtocol:
             seed).
     """
 
-    def __init__(self, drop_path_rate: float = 0.1,
-                 max_train_samples: Optional[int] = None, **kwargs) -> None:
+    def __init__(self,
+                 drop_path_rate: float = 0.1,
+                 max_train_samples: Optional[int] = None,
+                 **kwargs) -> None:
         self.drop_path_rate = drop_path_rate
         self.max_train_samples = max_train_samples
         self.kwargs = kwargs
@@ -241,8 +248,12 @@ class FineTuneProtocol:
     def __call__(self, subject: EvalSubject, data: EvalData, logger=None):
         if subject.encoder is None:
             return {}
-        cfg = dict(subject.encoder_cfg, out_type='featmap', out_indices=-1,
-                   drop_path_rate=self.drop_path_rate, init_cfg=None)
+        cfg = dict(
+            subject.encoder_cfg,
+            out_type='featmap',
+            out_indices=-1,
+            drop_path_rate=self.drop_path_rate,
+            init_cfg=None)
         encoder = MODELS.build(cfg).to(
             next(subject.encoder.parameters()).device)
         missing, unexpected = encoder.load_state_dict(
@@ -253,8 +264,15 @@ class FineTuneProtocol:
                                f'unexpected {unexpected}')
         images, labels = data.train_images, data.train_labels
         if self.max_train_samples and self.max_train_samples < len(images):
-            pick = torch.linspace(0, len(images) - 1,
+            pick = torch.linspace(0,
+                                  len(images) - 1,
                                   self.max_train_samples).long()
             images, labels = images[pick], labels[pick]
-        return finetune(encoder, images, labels, data.test_images,
-                        data.test_labels, logger=logger, **self.kwargs)
+        return finetune(
+            encoder,
+            images,
+            labels,
+            data.test_images,
+            data.test_labels,
+            logger=logger,
+            **self.kwargs)

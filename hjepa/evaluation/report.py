@@ -9,8 +9,8 @@ from typing import Dict
 import torch
 from mmengine.model import is_model_wrapper
 
-SUBJECT_TITLES = dict(model='checkpoint', random_init='random init',
-                      raw_pixels='raw pixels')
+SUBJECT_TITLES = dict(
+    model='checkpoint', random_init='random init', raw_pixels='raw pixels')
 
 
 def nest(metrics: Dict[str, float]) -> dict:
@@ -30,8 +30,10 @@ def nest(metrics: Dict[str, float]) -> dict:
 
 def markdown_table(metrics: Dict[str, float]) -> str:
     """One row per ``<protocol>/<metric>``, one column per subject."""
-    subjects = [s for s in SUBJECT_TITLES
-                if any(k.startswith(s + '/') for k in metrics)]
+    subjects = [
+        s for s in SUBJECT_TITLES if any(
+            k.startswith(s + '/') for k in metrics)
+    ]
     rows = []
     for key in metrics:
         parts = key.split('/', 2)
@@ -45,8 +47,8 @@ def markdown_table(metrics: Dict[str, float]) -> str:
             if parts[0] == s and len(parts) == 3 and row not in rows and \
                     not parts[2].endswith('seconds'):
                 rows.append(row)
-    head = '| protocol / metric | ' + ' | '.join(
-        SUBJECT_TITLES[s] for s in subjects) + ' |'
+    head = '| protocol / metric | ' + ' | '.join(SUBJECT_TITLES[s]
+                                                 for s in subjects) + ' |'
     lines = [head, '|' + '---|' * (len(subjects) + 1)]
     for row in rows:
         cells = []
@@ -70,8 +72,7 @@ def write_report(out_dir: str, runner, metrics: Dict[str, float],
     """
     from hjepa.visualization.plots import (find_training_scalars,
                                            plot_embedding, plot_masks,
-                                           plot_training_curves,
-                                           read_scalars)
+                                           plot_training_curves, read_scalars)
     os.makedirs(out_dir, exist_ok=True)
     files = {}
     checkpoint = runner.cfg.get('load_from')
@@ -92,9 +93,9 @@ def write_report(out_dir: str, runner, metrics: Dict[str, float],
                      'curves')
 
     dataset = getattr(runner.test_dataloader, 'dataset', None)
-    classes = getattr(dataset, 'classes', None) or (
-        dataset.metainfo.get('classes') if hasattr(dataset, 'metainfo')
-        else None)
+    classes = getattr(dataset, 'classes',
+                      None) or (dataset.metainfo.get('classes') if hasattr(
+                          dataset, 'metainfo') else None)
     embed = {SUBJECT_TITLES[n]: s.get('avg')[1] for n, s in subjects.items()}
     if embed:
         path = osp.join(out_dir, 'tsne.png')
@@ -106,14 +107,17 @@ def write_report(out_dir: str, runner, metrics: Dict[str, float],
     masker = getattr(model, 'masker', None)
     if masker is not None:
         p = model.backbone.patch_size
-        images = data.test_images[torch.linspace(
-            0, len(data.test_images) - 1, 8).long()]
+        images = data.test_images[torch.linspace(0,
+                                                 len(data.test_images) - 1,
+                                                 8).long()]
         grid = (images.shape[-2] // p, images.shape[-1] // p)
-        masks = masker.sample(len(images), grid,
-                              torch.Generator().manual_seed(0))
+        masks = masker.sample(
+            len(images), grid,
+            torch.Generator().manual_seed(0))
         pre = model.data_preprocessor
         path = osp.join(out_dir, 'masks.png')
-        plot_masks(images, masks, p, pre.mean.flatten().tolist(),
+        plot_masks(images, masks, p,
+                   pre.mean.flatten().tolist(),
                    pre.std.flatten().tolist(), path)
         files['masks'] = path
 
@@ -126,7 +130,10 @@ def write_report(out_dir: str, runner, metrics: Dict[str, float],
         num_train=len(data.train_labels),
         num_test=len(data.test_labels),
         metrics=nest(metrics),
-        plots={k: osp.basename(v) for k, v in files.items()},
+        plots={
+            k: osp.basename(v)
+            for k, v in files.items()
+        },
         notes=notes)
     path = osp.join(out_dir, 'report.json')
     with open(path, 'w') as f:
@@ -134,8 +141,7 @@ def write_report(out_dir: str, runner, metrics: Dict[str, float],
     files['json'] = path
 
     md = [
-        '# H-JEPA evaluation report', '',
-        f'- config: `{cfg_path}`',
+        '# H-JEPA evaluation report', '', f'- config: `{cfg_path}`',
         f'- checkpoint: `{checkpoint or "random"}` '
         f'({report["encoder"]} encoder)',
         f'- data: {report["num_train"]} train / {report["num_test"]} test '
@@ -147,8 +153,8 @@ def write_report(out_dir: str, runner, metrics: Dict[str, float],
         'Feature quality: effective rank (RankMe), std of L2-normalised '
         'features times sqrt(D) (1 when spread evenly, 0 at collapse), '
         'mean cosine, '
-        'alignment/uniformity (Wang & Isola) of two crop-and-flip views.',
-        '', markdown_table(metrics), ''
+        'alignment/uniformity (Wang & Isola) of two crop-and-flip views.', '',
+        markdown_table(metrics), ''
     ]
     for name in ('training_curves', 'tsne', 'masks'):
         if name in files:

@@ -13,8 +13,8 @@ def apply_amp(cfg: Config) -> None:
     """
     wrapper = cfg.optim_wrapper
     if wrapper.get('type') in ('AmpOptimWrapper', 'AutocastOptimWrapper'):
-        print_log('--amp: the config already uses mixed precision',
-                  logger='current')
+        print_log(
+            '--amp: the config already uses mixed precision', logger='current')
         return
     if torch.cuda.is_available():
         wrapper.type = 'AmpOptimWrapper'

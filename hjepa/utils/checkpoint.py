@@ -35,8 +35,8 @@ def _numpy_globals() -> list:
     except ImportError:  # numpy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
     return [_reconstruct, scalar, np.ndarray, np.dtype] + [
-        type(np.dtype(t)) for t in (np.float64, np.float32, np.int64, np.int32,
-                                    np.bool_)
+        type(np.dtype(t))
+        for t in (np.float64, np.float32, np.int64, np.int32, np.bool_)
     ]
 
 
@@ -46,8 +46,7 @@ SAFE_CHECKPOINT_GLOBALS = [HistoryBuffer, MethodFreeHistoryBuffer
 _OLD_PATHS = [(MethodFreeHistoryBuffer, 'hjepa.engine.hooks.'
                'safe_checkpoint_hook.MethodFreeHistoryBuffer')]
 if hasattr(torch.serialization, 'add_safe_globals'):  # pairs: torch >= 2.5
-    torch.serialization.add_safe_globals(SAFE_CHECKPOINT_GLOBALS +
-                                         _OLD_PATHS)
+    torch.serialization.add_safe_globals(SAFE_CHECKPOINT_GLOBALS + _OLD_PATHS)
 
 
 def load_checkpoint(path: str,
@@ -55,6 +54,7 @@ def load_checkpoint(path: str,
     """``torch.load(path, weights_only=True)``, with the types that H-JEPA
     and mmengine checkpoints hold allowed (see the module docstring)."""
     return torch.load(path, map_location=map_location, weights_only=True)
+
 
 #: Where each encoder's weights sit in an ``HJEPA`` model's state dict.
 ENCODER_PREFIXES = {'target': 'target_encoder.', 'context': 'backbone.'}

@@ -33,8 +33,9 @@ def load_config(path: str,
         # device first; it skips its own set-up once a group exists).
         dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
         if dist_cfg.get('backend') == 'nccl':
-            print_log('no GPU: using the gloo backend instead of nccl',
-                      logger='current')
+            print_log(
+                'no GPU: using the gloo backend instead of nccl',
+                logger='current')
             cfg.env_cfg.dist_cfg.backend = 'gloo'
         wrapper = cfg.get('model_wrapper_cfg') or dict(
             type='MMDistributedDataParallel',

@@ -31,13 +31,18 @@ def plot_training_curves(rows: Sequence[dict], out: str) -> List[str]:
         The panels drawn (a run without the monitoring hooks has only the
         loss panel).
     """
-    loss_keys = sorted(k for r in rows for k in r
-                       if k.startswith('loss_level'))
+    loss_keys = sorted(
+        k for r in rows for k in r if k.startswith('loss_level'))
     loss_keys = sorted(set(loss_keys))
-    rank_keys = sorted({k for r in rows for k in r
-                        if k.startswith('collapse/') and k.endswith('rank')})
-    knn_keys = sorted({k for r in rows for k in r
-                       if k.startswith('online_knn/top1')})
+    rank_keys = sorted({
+        k
+        for r in rows
+        for k in r if k.startswith('collapse/') and k.endswith('rank')
+    })
+    knn_keys = sorted(
+        {k
+         for r in rows
+         for k in r if k.startswith('online_knn/top1')})
     panels = [('loss per level (weighted)', loss_keys, 'log'),
               ('effective rank (probe batch)', rank_keys, 'linear'),
               ('online k-NN top-1 (%)', knn_keys, 'linear')]
@@ -48,8 +53,12 @@ def plot_training_curves(rows: Sequence[dict], out: str) -> List[str]:
     for ax, (title, keys, scale) in zip(axes, panels):
         for key in keys:
             x, y = _series(rows, key)
-            ax.plot(x, y, marker='o' if len(x) < 30 else None, ms=3,
-                    label=key.split('/')[-1])
+            ax.plot(
+                x,
+                y,
+                marker='o' if len(x) < 30 else None,
+                ms=3,
+                label=key.split('/')[-1])
         ax.set_title(title)
         ax.set_xlabel('iteration')
         ax.set_yscale(scale)
@@ -60,9 +69,12 @@ def plot_training_curves(rows: Sequence[dict], out: str) -> List[str]:
     return [p[0] for p in panels]
 
 
-def plot_embedding(feats: Dict[str, torch.Tensor], labels: torch.Tensor,
-                   class_names: Optional[Sequence[str]], out: str,
-                   num_samples: int = 2000, seed: int = 0) -> None:
+def plot_embedding(feats: Dict[str, torch.Tensor],
+                   labels: torch.Tensor,
+                   class_names: Optional[Sequence[str]],
+                   out: str,
+                   num_samples: int = 2000,
+                   seed: int = 0) -> None:
     """t-SNE of features coloured by class, one panel per feature set.
 
     Args:
@@ -82,13 +94,14 @@ def plot_embedding(feats: Dict[str, torch.Tensor], labels: torch.Tensor,
     cmap = colormaps['tab10']
     for ax, (title, x) in zip(axes, feats.items()):
         x = torch.nn.functional.normalize(x[pick].float(), dim=1).numpy()
-        emb = TSNE(n_components=2, init='pca', perplexity=30,
-                   random_state=seed).fit_transform(x)
+        emb = TSNE(
+            n_components=2, init='pca', perplexity=30,
+            random_state=seed).fit_transform(x)
         for c in np.unique(y):
             sel = y == c
             name = class_names[c] if class_names else str(c)
-            ax.scatter(emb[sel, 0], emb[sel, 1], s=3, color=cmap(c % 10),
-                       label=name)
+            ax.scatter(
+                emb[sel, 0], emb[sel, 1], s=3, color=cmap(c % 10), label=name)
         ax.set_title(f't-SNE: {title}')
         ax.set_xticks([])
         ax.set_yticks([])
@@ -103,13 +116,13 @@ def _patch_pixels(indices: torch.Tensor, H: int, W: int, grid_w: int,
     (row-major on a grid ``grid_w`` patches wide)."""
     patches = np.zeros((H // patch_size) * grid_w, dtype=bool)
     patches[indices.cpu().numpy()] = True
-    return patches.reshape(H // patch_size, grid_w).repeat(
-        patch_size, 0).repeat(patch_size, 1)[:H, :W]
+    return patches.reshape(H // patch_size,
+                           grid_w).repeat(patch_size, 0).repeat(patch_size,
+                                                                1)[:H, :W]
 
 
 def plot_masks(images: torch.Tensor, masks: dict, patch_size: int,
-               mean: Sequence[float], std: Sequence[float],
-               out: str) -> None:
+               mean: Sequence[float], std: Sequence[float], out: str) -> None:
     """Images with their context patches and target blocks drawn on them.
 
     Args:
@@ -122,8 +135,8 @@ def plot_masks(images: torch.Tensor, masks: dict, patch_size: int,
     """
     B, _, H, W = images.shape
     gw = W // patch_size
-    pix = images * torch.tensor(std).view(1, 3, 1, 1) + torch.tensor(
-        mean).view(1, 3, 1, 1)
+    pix = images * torch.tensor(std).view(
+        1, 3, 1, 1) + torch.tensor(mean).view(1, 3, 1, 1)
     pix = (pix / 255.0).clamp(0, 1).permute(0, 2, 3, 1).numpy()
     M = masks['targets'].shape[1]
     cmap = colormaps['tab10']
@@ -158,8 +171,9 @@ def find_training_scalars(checkpoint: Optional[str]) -> Optional[str]:
     if not checkpoint or not osp.isfile(checkpoint):
         return None
     found = sorted(
-        glob.glob(osp.join(osp.dirname(checkpoint), '*', 'vis_data',
-                           'scalars.json')))
+        glob.glob(
+            osp.join(osp.dirname(checkpoint), '*', 'vis_data',
+                     'scalars.json')))
     for path in reversed(found):
         with open(path) as f:
             if any('loss_level0' in line for line in f):

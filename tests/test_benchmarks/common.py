@@ -16,11 +16,13 @@ DET_COMPOSITE = osp.join(
     BENCH, 'mmdet', 'mask-rcnn_hjepa-vit-tiny-d6-p4_simple-fpn_1xb16-800i_'
     'cifar-composite.py')
 SEG_COMPOSITE = osp.join(
-    BENCH, 'mmseg', 'upernet_hjepa-vit-tiny-d6-p4_1xb16-800i_cifar-composite.py')
+    BENCH, 'mmseg',
+    'upernet_hjepa-vit-tiny-d6-p4_1xb16-800i_cifar-composite.py')
 DET_COCO = osp.join(
-    BENCH, 'mmdet', 'mask-rcnn_hjepa-vit-b-p16_simple-fpn_16xb4-lsj-100e_coco.py')
-SEG_ADE20K = osp.join(
-    BENCH, 'mmseg', 'upernet_hjepa-vit-b-p16_8xb2-160k_ade20k-512x512.py')
+    BENCH, 'mmdet',
+    'mask-rcnn_hjepa-vit-b-p16_simple-fpn_16xb4-lsj-100e_coco.py')
+SEG_ADE20K = osp.join(BENCH, 'mmseg',
+                      'upernet_hjepa-vit-b-p16_8xb2-160k_ade20k-512x512.py')
 MAKE_TRAIN = osp.join(REPO, 'configs', 'hjepa',
                       'hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py')
 VIT_B = osp.join(REPO, 'configs', 'hjepa', 'vit-b_in1k.py')
@@ -33,7 +35,10 @@ def load_benchmark_config(path: str, **backbone) -> Config:
     merged into ``model.backbone``."""
     cfg = Config.fromfile(path)
     import_modules_from_strings(**cfg.custom_imports)
-    cfg.merge_from_dict({f'model.backbone.{k}': v for k, v in backbone.items()})
+    cfg.merge_from_dict({
+        f'model.backbone.{k}': v
+        for k, v in backbone.items()
+    })
     return cfg
 
 
@@ -45,7 +50,8 @@ def build_and_init(cfg: Config) -> torch.nn.Module:
     return model
 
 
-def save_pretrain_checkpoint(path: str, config: str = MAKE_TRAIN,
+def save_pretrain_checkpoint(path: str,
+                             config: str = MAKE_TRAIN,
                              **overrides) -> dict:
     """Save an ``HJEPA`` checkpoint of ``config`` whose target encoder
     differs from its context encoder, as after EMA updates.
@@ -72,7 +78,10 @@ def save_pretrain_checkpoint(path: str, config: str = MAKE_TRAIN,
     return state_dict
 
 
-def shrink(cfg: Config, work_dir: str, data_root: str, name: str,
+def shrink(cfg: Config,
+           work_dir: str,
+           data_root: str,
+           name: str,
            iters: int = 2) -> Config:
     """A benchmark config cut to ``iters`` iterations of 2 images on the
     composite set at ``data_root``, quiet, writing under ``work_dir``."""
@@ -100,8 +109,8 @@ def fine_tune_tiny(path: str, work_dir, data_root: str, checkpoint: str,
     cfg = load_benchmark_config(
         path,
         arch=TINY_ARCH,
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint,
-                      prefix='backbone.'),
+        init_cfg=dict(
+            type='Pretrained', checkpoint=checkpoint, prefix='backbone.'),
         **backbone)
     shrink(cfg, work_dir, data_root, f'test-{cfg.default_scope}')
     with DefaultScope.overwrite_default_scope(cfg.default_scope):

@@ -21,8 +21,7 @@ def test_project_neck_trains_through_custom_imports_alone(
     ann = osp.join(composite_root, 'annotations', 'instances_val.json')
     options = [
         f'{loader}.dataset.data_root={composite_root}'
-        for loader in ('train_dataloader', 'val_dataloader',
-                       'test_dataloader')
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
     ] + [
         f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}',
         'train_dataloader.batch_size=2', 'val_dataloader.batch_size=2',
@@ -31,10 +30,17 @@ def test_project_neck_trains_through_custom_imports_alone(
     ]
     env = dict(os.environ, OMP_NUM_THREADS='1')
     result = subprocess.run(
-        [sys.executable, 'tools/train.py', PROJECT_CFG, '--work-dir',
-         str(tmp_path), '--cfg-options'] + options,
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        [
+            sys.executable, 'tools/train.py', PROJECT_CFG, '--work-dir',
+            str(tmp_path), '--cfg-options'
+        ] + options,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300)
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     state = torch.load(tmp_path / 'iter_1.pth', weights_only=False)
     assert 'neck.projections.0.0.weight' in state['state_dict']
     scalars = next(tmp_path.glob('*/vis_data/scalars.json')).read_text()

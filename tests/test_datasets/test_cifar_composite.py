@@ -30,8 +30,8 @@ def test_layout_and_counts(composite):
     root, meta = composite
     for split, n in (('train', 6), ('val', 3)):
         for folder in ('img_dir', 'ann_dir'):
-            assert sorted(os.listdir(osp.join(root, folder, split))) == [
-                f'{i:06d}.png' for i in range(n)]
+            assert sorted(os.listdir(osp.join(
+                root, folder, split))) == [f'{i:06d}.png' for i in range(n)]
         with open(osp.join(root, 'annotations',
                            f'instances_{split}.json')) as f:
             coco = json.load(f)
@@ -60,8 +60,8 @@ def test_label_maps_boxes_and_masks_agree(composite):
             painted[mask] = ann['category_id']
             x, y, w, h = ann['bbox']
             ys, xs = np.nonzero(mask)
-            assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (
-                x, y, x + w, y + h)
+            assert (xs.min(), ys.min(), xs.max() + 1,
+                    ys.max() + 1) == (x, y, x + w, y + h)
             assert 23 <= w <= 40 and 23 <= h <= 40
             assert ann['area'] == mask.sum() < 0.85 * w * h  # an ellipse
         np.testing.assert_array_equal(painted, label_map)
@@ -144,17 +144,17 @@ def test_missing_files_are_rewritten(cifar_root, tmp_path):
     make_cifar_composite(cifar_root, root, num_train=2, num_val=1)
     os.remove(osp.join(root, 'ann_dir', 'train', '000001.png'))
     make_cifar_composite(cifar_root, root, num_train=2, num_val=1)
-    assert sorted(os.listdir(osp.join(root, 'ann_dir', 'train'))) == [
-        '000000.png', '000001.png']
+    assert sorted(os.listdir(osp.join(
+        root, 'ann_dir', 'train'))) == ['000000.png', '000001.png']
 
 
 def test_configs_classes_match_the_exports():
     from mmengine.config import Config
 
     from hjepa.datasets import SEG_CLASSES
-    base = osp.join(osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))), 'configs', 'benchmarks', '_base_',
-        'datasets')
+    base = osp.join(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+        'configs', 'benchmarks', '_base_', 'datasets')
     instance = Config.fromfile(osp.join(base, 'cifar-composite_instance.py'))
     semantic = Config.fromfile(osp.join(base, 'cifar-composite_semantic.py'))
     assert tuple(instance.classes) == CIFAR10_CLASSES

@@ -7,8 +7,8 @@ from PIL import Image
 
 from hjepa.datasets import (ImageFolderDataset, InMemoryImageFolder,
                             JEPARandomFlip, JEPARandomResizedCrop,
-                            JEPAResizeCenterCrop, LoadImageRGB,
-                            PackJEPAInputs, scan_image_folder)
+                            JEPAResizeCenterCrop, LoadImageRGB, PackJEPAInputs,
+                            scan_image_folder)
 
 
 def write_images(folder, names, size=(8, 8)):
@@ -44,8 +44,8 @@ def test_corrupt_image_names_the_file(tmp_path):
     bad.write_bytes(b'not an image at all')
     with pytest.raises(OSError, match='bad.png'):
         InMemoryImageFolder(str(tmp_path / 'c'))
-    ds = ImageFolderDataset(str(tmp_path / 'c'),
-                            pipeline=[dict(type='LoadImageRGB')])
+    ds = ImageFolderDataset(
+        str(tmp_path / 'c'), pipeline=[dict(type='LoadImageRGB')])
     with pytest.raises(OSError, match='bad.png'):
         ds[0]
 
@@ -83,8 +83,8 @@ def test_disk_pipeline(tmp_path):
     item = ds[0]
     assert item['inputs'].shape == (3, 16, 16)
     assert int(item['data_samples']) == 0
-    center = JEPAResizeCenterCrop(16)(LoadImageRGB()(
-        dict(img_path=ds.paths[0])))
+    center = JEPAResizeCenterCrop(16)(
+        LoadImageRGB()(dict(img_path=ds.paths[0])))
     assert center['img'].shape == (16, 16, 3)
 
 
@@ -100,5 +100,5 @@ def test_transform_errors():
     with pytest.raises(ValueError, match='crop scale'):
         JEPARandomResizedCrop(8, scale=(0.5, 0.1))
     assert JEPARandomFlip(0.0)(dict(img=np.zeros((2, 2, 3))))['img'].shape
-    assert PackJEPAInputs()(dict(img=np.zeros((2, 2, 3), np.uint8)))[
-        'inputs'].shape == (3, 2, 2)
+    assert PackJEPAInputs()(
+        dict(img=np.zeros((2, 2, 3), np.uint8)))['inputs'].shape == (3, 2, 2)

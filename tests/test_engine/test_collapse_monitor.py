@@ -17,30 +17,35 @@ def _collapsing_config(tmp_path, cifar_root, actions):
     """lr 30x the smoke recipe and no EMA (target = context): the features
     go constant within ~16 iterations."""
     cfg = smoke_config(
-        tmp_path, cifar_root, 'collapse_' + '_'.join(actions),
+        tmp_path,
+        cifar_root,
+        'collapse_' + '_'.join(actions),
         train_dataloader=dict(dataset=dict(max_samples=1024)),
         optim_wrapper=dict(optimizer=dict(lr=3e-2)))
     cfg.train_cfg.max_epochs = 2
     cfg.custom_hooks = [
         dict(type='TargetEncoderEMAHook', momentum=0.0, end_momentum=0.0),
         dict(type='SafeCheckpointHook'),
-        dict(type='CollapseMonitorHook', interval=8, patience=2,
-             actions=actions),
+        dict(
+            type='CollapseMonitorHook',
+            interval=8,
+            patience=2,
+            actions=actions),
     ]
     return cfg
 
 
 def _monitor(runner):
-    return next(h for h in runner.hooks
-                if isinstance(h, CollapseMonitorHook))
+    return next(h for h in runner.hooks if isinstance(h, CollapseMonitorHook))
 
 
 def test_fires_and_stops_a_collapsing_run(tmp_path, cifar_root):
     cfg = _collapsing_config(tmp_path, cifar_root,
                              ('warn', 'checkpoint', 'stop'))
     runner = Runner.from_cfg(cfg)
-    with pytest.raises(RepresentationCollapseError,
-                       match='collapse suspected at iteration') as err:
+    with pytest.raises(
+            RepresentationCollapseError,
+            match='collapse suspected at iteration') as err:
         runner.train()
     step = _monitor(runner).fired_at[0]
     assert step <= 48
@@ -67,14 +72,17 @@ def test_quiet_on_the_cpu_default_recipe(tmp_path, cifar_root):
     cfg = Config.fromfile(CPU_DEFAULT)
     cfg.work_dir = str(tmp_path)
     cfg.log_level = 'WARNING'
-    cfg.visualizer = dict(type='Visualizer', name='quiet_monitor',
-                          vis_backends=[dict(type='LocalVisBackend')])
+    cfg.visualizer = dict(
+        type='Visualizer',
+        name='quiet_monitor',
+        vis_backends=[dict(type='LocalVisBackend')])
     cfg.train_dataloader.dataset.data_root = cifar_root
     cfg.train_dataloader.dataset.max_samples = 2560
     cfg.train_cfg.max_epochs = 2
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=99)
-    cfg.custom_hooks = [h for h in cfg.custom_hooks
-                        if h['type'] != 'OnlineKNNHook']
+    cfg.custom_hooks = [
+        h for h in cfg.custom_hooks if h['type'] != 'OnlineKNNHook'
+    ]
     for hook in cfg.custom_hooks:
         if hook['type'] == 'CollapseMonitorHook':
             hook.update(interval=5, patience=1, actions=('stop', ))
@@ -103,10 +111,12 @@ def test_acts_once_per_collapse():
     hook = CollapseMonitorHook(interval=1, patience=1, actions=())
     acted = []
     hook._act = lambda runner, step, failed: acted.append(step)
-    bad = dict(target_image_rank=1.0, target_image_std=0.0,
-               target_image_mean_cos=1.0)
-    good = dict(target_image_rank=50.0, target_image_std=0.6,
-                target_image_mean_cos=0.5)
+    bad = dict(
+        target_image_rank=1.0, target_image_std=0.0, target_image_mean_cos=1.0)
+    good = dict(
+        target_image_rank=50.0,
+        target_image_std=0.6,
+        target_image_mean_cos=0.5)
 
     class _Runner:
         iter = 0
@@ -131,13 +141,18 @@ def test_lower_lr_carries_through_the_schedulers():
         param = torch.nn.Parameter(torch.zeros(1))
         wrapper = OptimWrapper(torch.optim.AdamW([param], lr=1e-3))
         schedulers = [
-            LinearLR(wrapper, start_factor=0.1, by_epoch=False, begin=0,
-                     end=5),
-            CosineAnnealingLR(wrapper, T_max=15, eta_min=1e-5,
-                              by_epoch=False, begin=5, end=20)
+            LinearLR(
+                wrapper, start_factor=0.1, by_epoch=False, begin=0, end=5),
+            CosineAnnealingLR(
+                wrapper,
+                T_max=15,
+                eta_min=1e-5,
+                by_epoch=False,
+                begin=5,
+                end=20)
         ]
-        return type('R', (), dict(optim_wrapper=wrapper,
-                                  param_schedulers=schedulers))()
+        return type('R', (),
+                    dict(optim_wrapper=wrapper, param_schedulers=schedulers))()
 
     cut, uncut = schedule(), schedule()
     hook = CollapseMonitorHook(lr_factor=0.5)

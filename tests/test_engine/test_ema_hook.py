@@ -15,8 +15,8 @@ def test_schedules():
     assert linear.momentum_at(100, 100) == pytest.approx(1.0)
     cosine = TargetEncoderEMAHook(0.99, 1.0, schedule='cosine')
     assert cosine.momentum_at(50, 100) == pytest.approx(0.995)
-    assert cosine.momentum_at(25, 100) == pytest.approx(
-        1.0 - 0.01 * (1 + math.cos(math.pi / 4)) / 2)
+    assert cosine.momentum_at(
+        25, 100) == pytest.approx(1.0 - 0.01 * (1 + math.cos(math.pi / 4)) / 2)
 
 
 @pytest.mark.parametrize('kwargs,match', [
@@ -34,8 +34,9 @@ def test_hook_in_a_runner_tracks_the_iteration(tmp_path, cifar_root):
     with the momentum of each step computed from runner.iter."""
     cfg = smoke_config(tmp_path, cifar_root, 'ema_hook_test')
     cfg.train_cfg.max_epochs = 1
-    cfg.custom_hooks = [dict(type='TargetEncoderEMAHook', momentum=0.9,
-                             end_momentum=1.0)]
+    cfg.custom_hooks = [
+        dict(type='TargetEncoderEMAHook', momentum=0.9, end_momentum=1.0)
+    ]
     runner = Runner.from_cfg(cfg)
     model = runner.model
     seen = []

@@ -7,8 +7,8 @@ from hjepa.models.backbones import HJEPAViT
 
 
 def _vit():
-    return HJEPAViT(arch=dict(name='tiny', num_layers=3), img_size=32,
-                    patch_size=4)
+    return HJEPAViT(
+        arch=dict(name='tiny', num_layers=3), img_size=32, patch_size=4)
 
 
 class _Detector(nn.Module):
@@ -23,9 +23,10 @@ class _Detector(nn.Module):
 def _groups(model, rate=0.5):
     wrapper = build_optim_wrapper(
         model,
-        dict(optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.05),
-             constructor='hjepa.LayerDecayOptimWrapperConstructor',
-             paramwise_cfg=dict(layer_decay_rate=rate, flat_decay_mult=0.)))
+        dict(
+            optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.05),
+            constructor='hjepa.LayerDecayOptimWrapperConstructor',
+            paramwise_cfg=dict(layer_decay_rate=rate, flat_decay_mult=0.)))
     return {g['param_name']: g for g in wrapper.optimizer.param_groups}
 
 

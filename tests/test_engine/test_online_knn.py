@@ -11,8 +11,12 @@ from tests.helpers import smoke_config
 def test_scores_every_epoch_and_logs(tmp_path, cifar_root):
     cfg = smoke_config(tmp_path, cifar_root, 'online_knn')
     cfg.custom_hooks.append(
-        dict(type='OnlineKNNHook', interval=1, bank_size=300, query_size=100,
-             ks=(5, 20)))
+        dict(
+            type='OnlineKNNHook',
+            interval=1,
+            bank_size=300,
+            query_size=100,
+            ks=(5, 20)))
     runner = Runner.from_cfg(cfg)
     runner.train()
     hook = next(h for h in runner.hooks if isinstance(h, OnlineKNNHook))
@@ -20,8 +24,10 @@ def test_scores_every_epoch_and_logs(tmp_path, cifar_root):
     for _, metrics in hook.history:
         assert 0.0 <= metrics['top1_k20'] <= 100.0
         assert metrics['seconds'] > 0
-    rows = [json.loads(line) for line in next(
-        tmp_path.glob('*/vis_data/scalars.json')).read_text().splitlines()]
+    rows = [
+        json.loads(line) for line in next(
+            tmp_path.glob('*/vis_data/scalars.json')).read_text().splitlines()
+    ]
     logged = [r for r in rows if 'online_knn/top1_k5' in r]
     assert [r['step'] for r in logged] == [8, 16]
 

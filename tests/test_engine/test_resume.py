@@ -33,7 +33,8 @@ def run(work_dir, cifar_root, name, interrupt=False, resume=False):
     cfg = smoke_config(work_dir, cifar_root, name)
     if interrupt:
         cfg.custom_hooks = cfg.custom_hooks + [
-            dict(type='InterruptAfterEpochHook', epoch=1)]
+            dict(type='InterruptAfterEpochHook', epoch=1)
+        ]
     cfg.resume = resume
     runner = Runner.from_cfg(cfg)
     if interrupt:
@@ -54,8 +55,8 @@ def test_resume_continues_where_it_stopped(tmp_path, cifar_root):
     saved = torch.load(ckpt, weights_only=True)
     assert saved['meta']['iter'] == 8 and saved['meta']['epoch'] == 1
 
-    resumed = run(tmp_path / 'split', cifar_root, 'resume_second_half',
-                  resume=True)
+    resumed = run(
+        tmp_path / 'split', cifar_root, 'resume_second_half', resume=True)
     assert resumed.iter == straight.iter == 16
     assert resumed.epoch == straight.epoch == 2
 
@@ -84,16 +85,18 @@ def test_resume_continues_where_it_stopped(tmp_path, cifar_root):
 def test_checkpoint_needs_no_unsafe_globals(tmp_path, cifar_root):
     from torch.serialization import get_unsafe_globals_in_checkpoint
 
-    from hjepa.engine.hooks.safe_checkpoint_hook import \
-        SAFE_CHECKPOINT_GLOBALS
+    from hjepa.engine.hooks.safe_checkpoint_hook import SAFE_CHECKPOINT_GLOBALS
     cfg = smoke_config(tmp_path, cifar_root, 'safe_ckpt')
     cfg.train_cfg.max_epochs = 1
     Runner.from_cfg(cfg).train()
     ckpt = osp.join(tmp_path, 'epoch_1.pth')
-    allowed = {f'{g.__module__}.{g.__qualname__}'
-               for g in SAFE_CHECKPOINT_GLOBALS}
+    allowed = {
+        f'{g.__module__}.{g.__qualname__}'
+        for g in SAFE_CHECKPOINT_GLOBALS
+    }
     unsafe = set(get_unsafe_globals_in_checkpoint(ckpt))
     assert 'builtins.getattr' not in unsafe
-    assert unsafe <= allowed | {'numpy.core.multiarray._reconstruct',
-                                'numpy.core.multiarray.scalar'}
+    assert unsafe <= allowed | {
+        'numpy.core.multiarray._reconstruct', 'numpy.core.multiarray.scalar'
+    }
     torch.load(ckpt, weights_only=True)

@@ -14,8 +14,8 @@ def _separable(classes=10, per_class=30):
 @pytest.mark.parametrize('n_way,k_shot', [(5, 1), (5, 5), (10, 10)])
 def test_separable_features_are_perfect(classifier, n_way, k_shot):
     x, y = _separable()
-    out = few_shot_accuracy(x, y, n_way, k_shot, n_query=15, episodes=20,
-                            classifier=classifier)
+    out = few_shot_accuracy(
+        x, y, n_way, k_shot, n_query=15, episodes=20, classifier=classifier)
     assert out['top1'] == 100.0
     assert out['ci95'] == 0.0
 

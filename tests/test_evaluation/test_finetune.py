@@ -17,12 +17,23 @@ def test_finetuning_learns_an_easy_task():
     gen = torch.Generator().manual_seed(0)
     train_x, train_y = _colour_task(192, gen)
     test_x, test_y = _colour_task(60, gen)
-    encoder = HJEPAViT(arch=dict(embed_dims=32, num_layers=2, num_heads=2),
-                       img_size=16, patch_size=4, out_type='featmap')
+    encoder = HJEPAViT(
+        arch=dict(embed_dims=32, num_layers=2, num_heads=2),
+        img_size=16,
+        patch_size=4,
+        out_type='featmap')
     encoder.init_weights()
     before = [p.clone() for p in encoder.parameters()]
-    out = finetune(encoder, train_x, train_y, test_x, test_y, epochs=3,
-                   batch_size=32, lr=3e-3, warmup_epochs=0.5)
+    out = finetune(
+        encoder,
+        train_x,
+        train_y,
+        test_x,
+        test_y,
+        epochs=3,
+        batch_size=32,
+        lr=3e-3,
+        warmup_epochs=0.5)
     assert out['top1'] == 100.0
     # the encoder given is left as it was (a copy is trained)
     for b, p in zip(before, encoder.parameters()):

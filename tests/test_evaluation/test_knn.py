@@ -18,8 +18,8 @@ def test_separable_features_are_perfect():
 def test_constant_features_are_chance():
     train_y = torch.arange(10).repeat(20)
     test_y = torch.arange(10).repeat(10)
-    acc = knn_accuracy(torch.ones(200, 8), train_y, torch.ones(100, 8),
-                       test_y, ks=(200, ))
+    acc = knn_accuracy(
+        torch.ones(200, 8), train_y, torch.ones(100, 8), test_y, ks=(200, ))
     # every class gets the same votes: argmax picks one class, 10% right
     assert acc['top1_k200'] == pytest.approx(10.0)
 
@@ -45,8 +45,8 @@ def test_one_pass_scores_every_k_as_alone():
     torch.manual_seed(0)
     train_x, test_x = torch.randn(300, 16), torch.randn(50, 16)
     train_y = torch.randint(0, 5, (300, ))
-    many = knn_scores(train_x, train_y, test_x, 5, ks=(1, 7, 40),
-                      chunk_size=16)
+    many = knn_scores(
+        train_x, train_y, test_x, 5, ks=(1, 7, 40), chunk_size=16)
     for k in (1, 7, 40):
         alone = knn_predict(train_x, train_y, test_x, 5, k=k)
         torch.testing.assert_close(many[k], alone)

@@ -21,8 +21,8 @@ def _cheap_protocols(cfg):
 def test_all_protocols_with_baselines_and_report(tmp_path, cifar_root):
     cfg = smoke_config(tmp_path, cifar_root, 'protocols_all')
     _cheap_protocols(cfg)
-    cfg.test_cfg.update(run='all', subjects=SUBJECTS,
-                        report_dir=str(tmp_path / 'report'))
+    cfg.test_cfg.update(
+        run='all', subjects=SUBJECTS, report_dir=str(tmp_path / 'report'))
     metrics = Runner.from_cfg(cfg).test()
     for subject in SUBJECTS:
         assert 0 <= metrics[f'{subject}/knn/top1_k20'] <= 100
@@ -61,7 +61,7 @@ def test_few_shot_settings_the_data_cannot_hold_are_skipped():
     feats = torch.eye(10)[labels]
     data = EvalData(torch.zeros(1), labels, torch.zeros(1), labels)
     subject = EvalSubject('model', dict(avg=(feats, feats)))
-    out = FewShotProtocol(settings=((5, 1), (10, 10)), episodes=5,
-                          n_query=15)(subject, data)
+    out = FewShotProtocol(
+        settings=((5, 1), (10, 10)), episodes=5, n_query=15)(subject, data)
     assert out['5way1shot/top1'] == 100.0
     assert not any(k.startswith('10way10shot') for k in out)

@@ -5,8 +5,7 @@ from hjepa.models import HJEPAViT
 
 
 def tiny_vit(**kwargs):
-    cfg = dict(arch=dict(name='tiny', num_layers=2), img_size=32,
-               patch_size=4)
+    cfg = dict(arch=dict(name='tiny', num_layers=2), img_size=32, patch_size=4)
     cfg.update(kwargs)
     vit = HJEPAViT(**cfg)
     vit.init_weights()

@@ -30,9 +30,10 @@ def test_batch_augment_is_deterministic_per_step():
 def test_full_crop_without_flip_is_identity():
     x = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
     pre = HJEPADataPreprocessor(
-        mean=(0, 0, 0), std=(1, 1, 1),
-        batch_augment=dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0),
-                           flip_prob=0.0))
+        mean=(0, 0, 0),
+        std=(1, 1, 1),
+        batch_augment=dict(
+            crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_prob=0.0))
     out = pre(dict(inputs=x), True)['inputs']
     torch.testing.assert_close(out, x.float())
 
@@ -40,9 +41,10 @@ def test_full_crop_without_flip_is_identity():
 def test_flip_mirrors():
     x = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
     pre = HJEPADataPreprocessor(
-        mean=(0, 0, 0), std=(1, 1, 1),
-        batch_augment=dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0),
-                           flip_prob=1.0))
+        mean=(0, 0, 0),
+        std=(1, 1, 1),
+        batch_augment=dict(
+            crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_prob=1.0))
     out = pre(dict(inputs=x), True)['inputs']
     torch.testing.assert_close(out, x.float().flip(-1))
 
@@ -59,8 +61,8 @@ def test_color_jitter_identity_and_range():
     x = torch.rand(4, 3, 8, 8) * 255
     still = BatchColorJitter(0, 0, 0, 0, mean=(0, 0, 0), std=(1, 1, 1))
     torch.testing.assert_close(still(x, torch.Generator()), x)
-    gray = BatchColorJitter(0, 0, 0, grayscale_prob=1.0, prob=1.0,
-                            mean=(0, 0, 0), std=(1, 1, 1))
+    gray = BatchColorJitter(
+        0, 0, 0, grayscale_prob=1.0, prob=1.0, mean=(0, 0, 0), std=(1, 1, 1))
     out = gray(x, torch.Generator())
     assert torch.allclose(out[:, 0], out[:, 1])
     jitter = BatchColorJitter(prob=1.0, mean=(0, 0, 0), std=(1, 1, 1))

@@ -8,10 +8,13 @@ from hjepa.models.utils import gather_tokens
 
 def build(num_levels=3, **kwargs):
     model = HJEPA(
-        backbone=dict(type='HJEPAViT', arch=dict(name='tiny', num_layers=2),
-                      img_size=32, patch_size=4),
-        predictor=dict(type='HJEPAPredictor', embed_dims=96, num_layers=1,
-                       num_heads=3),
+        backbone=dict(
+            type='HJEPAViT',
+            arch=dict(name='tiny', num_layers=2),
+            img_size=32,
+            patch_size=4),
+        predictor=dict(
+            type='HJEPAPredictor', embed_dims=96, num_layers=1, num_heads=3),
         masker=dict(type='MultiBlockMasker'),
         num_levels=num_levels,
         level_weights=(1.0, 0.5, 0.25)[:num_levels],
@@ -88,18 +91,20 @@ def test_extract_feat_and_modes():
 
 def test_bad_level_weights():
     with pytest.raises(ValueError, match='level_weights'):
-        HJEPA(backbone=dict(type='HJEPAViT', arch='tiny', img_size=32,
-                            patch_size=4),
-              predictor=dict(type='HJEPAPredictor'),
-              masker=dict(type='MultiBlockMasker'),
-              num_levels=2, level_weights=(1.0, ))
+        HJEPA(
+            backbone=dict(
+                type='HJEPAViT', arch='tiny', img_size=32, patch_size=4),
+            predictor=dict(type='HJEPAPredictor'),
+            masker=dict(type='MultiBlockMasker'),
+            num_levels=2,
+            level_weights=(1.0, ))
 
 
 def test_accepts_built_modules():
     from hjepa.models import (HJEPAPredictor, HJEPAViT, LevelProjectionNeck,
                               MultiBlockMasker)
-    vit = HJEPAViT(arch=dict(name='tiny', num_layers=1), img_size=32,
-                   patch_size=4)
+    vit = HJEPAViT(
+        arch=dict(name='tiny', num_layers=1), img_size=32, patch_size=4)
     model = HJEPA(
         backbone=vit,
         predictor=HJEPAPredictor(192, 96, 1, 3, grid_size=8),

@@ -47,8 +47,8 @@ def test_every_position_reachable():
 
 def test_trimming_drops_random_positions():
     # Equal lengths come from random subsets, not from cutting the tail.
-    masker = MultiBlockMasker(num_targets=1, target_scale=(0.1, 0.1),
-                              context_scale=(1.0, 1.0))
+    masker = MultiBlockMasker(
+        num_targets=1, target_scale=(0.1, 0.1), context_scale=(1.0, 1.0))
     kept_last = 0
     for _ in range(20):
         out = masker.sample(8, (8, 8))
@@ -82,7 +82,7 @@ def test_bad_arguments(kwargs, match):
 
 
 def test_impossible_config_errors():
-    masker = MultiBlockMasker(num_targets=4, target_scale=(0.9, 1.0),
-                              min_context=10, max_tries=3)
+    masker = MultiBlockMasker(
+        num_targets=4, target_scale=(0.9, 1.0), min_context=10, max_tries=3)
     with pytest.raises(RuntimeError, match='min_context'):
         masker.sample(4, (8, 8))

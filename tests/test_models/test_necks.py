@@ -27,8 +27,10 @@ def test_down_only_scales_from_a_stride4_map():
 
 def test_up_sampling_halves_channels_per_step():
     neck = SimpleFeaturePyramid(192, 32, (4.0, ), num_outs=1)
-    deconvs = [m for m in neck.stages[0].modules()
-               if isinstance(m, nn.ConvTranspose2d)]
+    deconvs = [
+        m for m in neck.stages[0].modules()
+        if isinstance(m, nn.ConvTranspose2d)
+    ]
     assert [(m.in_channels, m.out_channels) for m in deconvs] == [(192, 96),
                                                                   (96, 48)]
 

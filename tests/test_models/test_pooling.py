@@ -24,7 +24,8 @@ def test_level0_is_identity():
 def test_matches_2d_windows():
     torch.manual_seed(0)
     grid = (8, 8)
-    idx = torch.stack([torch.randperm(64)[:12].sort().values for _ in range(3)])
+    idx = torch.stack(
+        [torch.randperm(64)[:12].sort().values for _ in range(3)])
     x = torch.randn(3, 12, 4)
     for level in (1, 2):
         pooled, valid = window_pool(x, idx, grid, level)

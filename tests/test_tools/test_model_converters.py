@@ -8,8 +8,7 @@ import zipfile
 import pytest
 import torch
 
-from hjepa.utils.checkpoint import (ENCODER_PREFIXES,
-                                    MethodFreeHistoryBuffer,
+from hjepa.utils.checkpoint import (ENCODER_PREFIXES, MethodFreeHistoryBuffer,
                                     check_backbone_checkpoint,
                                     convert_pretrain_checkpoint,
                                     extract_encoder, load_checkpoint)
@@ -48,8 +47,11 @@ def pretrained(checkpoint):
 
 
 def test_extract_encoder_prefixes_and_picks():
-    sd = {'backbone.a': torch.zeros(1), 'target_encoder.a': torch.ones(1),
-          'predictor.b': torch.ones(2)}
+    sd = {
+        'backbone.a': torch.zeros(1),
+        'target_encoder.a': torch.ones(1),
+        'predictor.b': torch.ones(2)
+    }
     target = extract_encoder(sd)
     assert list(target) == ['backbone.a'] and target['backbone.a'].item() == 1
     context = extract_encoder(sd, 'context', prefix='')
@@ -57,8 +59,12 @@ def test_extract_encoder_prefixes_and_picks():
 
 
 @pytest.mark.parametrize('sd, encoder, match', [
-    ({'head.fc.weight': torch.zeros(1)}, 'target', "'head'"),
-    ({'backbone.a': torch.zeros(1)}, 'ema', 'ema'),
+    ({
+        'head.fc.weight': torch.zeros(1)
+    }, 'target', "'head'"),
+    ({
+        'backbone.a': torch.zeros(1)
+    }, 'ema', 'ema'),
 ])
 def test_extract_encoder_rejects_other_checkpoints(sd, encoder, match):
     with pytest.raises(ValueError, match=match):
@@ -72,8 +78,9 @@ def save_checkpoint_with_log_buffers(path):
     from hjepa.engine.hooks import SafeCheckpointHook
     buffer = HistoryBuffer()
     buffer.update(1.5)
-    ckpt = dict(state_dict={'backbone.w': torch.ones(2)},
-                message_hub=dict(log_scalars={'train/loss': buffer}))
+    ckpt = dict(
+        state_dict={'backbone.w': torch.ones(2)},
+        message_hub=dict(log_scalars={'train/loss': buffer}))
     SafeCheckpointHook().before_save_checkpoint(None, ckpt)
     torch.save(ckpt, path)
 
@@ -85,8 +92,10 @@ def test_load_checkpoint_is_safe_without_hjepa_engine(tmp_path):
             'ckpt = load_checkpoint(sys.argv[1]); '
             "print(ckpt['message_hub']['log_scalars']['train/loss'].current(),"
             " 'hjepa.engine' in sys.modules)")
-    result = subprocess.run([sys.executable, '-c', code, path], cwd=REPO,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, '-c', code, path],
+                            cwd=REPO,
+                            capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ['1.5', 'False']
 
@@ -101,8 +110,9 @@ def test_load_checkpoint_reads_buffers_saved_under_the_hook_module(
     save_checkpoint_with_log_buffers(path)
     monkeypatch.undo()
     with zipfile.ZipFile(path) as archive:
-        pickled = next(archive.read(name) for name in archive.namelist()
-                       if name.endswith('data.pkl'))
+        pickled = next(
+            archive.read(name) for name in archive.namelist()
+            if name.endswith('data.pkl'))
     assert old.encode() in pickled
     buffer = load_checkpoint(path)['message_hub']['log_scalars']['train/loss']
     assert isinstance(buffer, MethodFreeHistoryBuffer)
@@ -110,18 +120,24 @@ def test_load_checkpoint_reads_buffers_saved_under_the_hook_module(
 
 
 def test_cli_writes_a_safe_backbone_checkpoint(tmp_path):
-    sd = save_pretrain_checkpoint(str(tmp_path / 'pretrain.pth'),
-                                  backbone=dict(arch=TINY_ARCH))
+    sd = save_pretrain_checkpoint(
+        str(tmp_path / 'pretrain.pth'), backbone=dict(arch=TINY_ARCH))
     dst = tmp_path / 'backbone.pth'
-    result = subprocess.run(
-        [sys.executable, 'tools/model_converters/hjepa_to_backbone.py',
-         str(tmp_path / 'pretrain.pth'), str(dst), '--encoder', 'context'],
-        cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run([
+        sys.executable, 'tools/model_converters/hjepa_to_backbone.py',
+        str(tmp_path / 'pretrain.pth'),
+        str(dst), '--encoder', 'context'
+    ],
+                            cwd=REPO,
+                            capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     out = torch.load(dst, weights_only=True)
     assert out['meta']['encoder'] == 'context'
     assert set(out['state_dict']) == {
-        'backbone.' + k for k in encoder_weights(sd, 'context')}
+        'backbone.' + k
+        for k in encoder_weights(sd, 'context')
+    }
 
 
 def test_train_sh_refuses_an_unconverted_checkpoint(tmp_path):
@@ -130,7 +146,9 @@ def test_train_sh_refuses_an_unconverted_checkpoint(tmp_path):
     save_pretrain_checkpoint(src, backbone=dict(arch=TINY_ARCH))
     result = subprocess.run(
         ['bash', 'tools/benchmarks/mmdet/train.sh', DET_COMPOSITE, src, '1'],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
         env=dict(os.environ, PYTHON=sys.executable))
     assert result.returncode != 0
     assert 'hjepa_to_backbone.py' in result.stderr
@@ -146,31 +164,36 @@ def test_train_sh_refuses_an_unconverted_checkpoint(tmp_path):
 @pytest.mark.parametrize('gpus', ['--work-dir', '0', '1.5'])
 def test_finetune_sh_refuses_a_gpus_that_is_no_count(gpus):
     # `CONFIG random --work-dir DIR` (GPUS forgotten) fails before training
-    result = subprocess.run(
-        ['bash', 'tools/benchmarks/finetune.sh', DET_COMPOSITE, 'random', gpus,
-         'work_dirs/x'],
-        cwd=REPO, capture_output=True, text=True,
-        env=dict(os.environ, PYTHON=sys.executable))
+    result = subprocess.run([
+        'bash', 'tools/benchmarks/finetune.sh', DET_COMPOSITE, 'random', gpus,
+        'work_dirs/x'
+    ],
+                            cwd=REPO,
+                            capture_output=True,
+                            text=True,
+                            env=dict(os.environ, PYTHON=sys.executable))
     assert result.returncode == 2
     assert f"GPUS '{gpus}' must be a positive integer" in result.stderr
 
 
 @pytest.mark.parametrize('encoder', ['target', 'context'])
 def test_backbone_loads_into_detector_and_segmentor(tmp_path, encoder):
-    sd = save_pretrain_checkpoint(str(tmp_path / 'pretrain.pth'),
-                                  backbone=dict(arch=TINY_ARCH))
+    sd = save_pretrain_checkpoint(
+        str(tmp_path / 'pretrain.pth'), backbone=dict(arch=TINY_ARCH))
     expected = encoder_weights(sd, encoder)
     assert not torch.equal(  # the two encoders differ, as after EMA
         expected['blocks.0.attn.qkv.weight'],
-        encoder_weights(sd, 'target' if encoder == 'context' else 'context')
-        ['blocks.0.attn.qkv.weight'])
+        encoder_weights(sd, 'target' if encoder == 'context' else
+                        'context')['blocks.0.attn.qkv.weight'])
     dst = str(tmp_path / 'backbone.pth')
     convert_pretrain_checkpoint(str(tmp_path / 'pretrain.pth'), dst, encoder)
 
     det = load_benchmark_config(
         DET_COMPOSITE, arch=TINY_ARCH, init_cfg=pretrained(dst))
     seg = load_benchmark_config(
-        SEG_COMPOSITE, arch=TINY_ARCH, out_indices=(0, 1, 2, 3),
+        SEG_COMPOSITE,
+        arch=TINY_ARCH,
+        out_indices=(0, 1, 2, 3),
         init_cfg=pretrained(dst))
     for cfg in (det, seg):
         assert_loaded_exactly(build_and_init(cfg).backbone, expected)
@@ -189,8 +212,8 @@ def vit_b_backbone(tmp_path_factory):
     return str(folder / 'backbone.pth'), encoder_weights(sd, 'target')
 
 
-@pytest.mark.parametrize('path', [DET_COCO, SEG_ADE20K],
-                         ids=['coco-mask-rcnn', 'ade20k-upernet'])
+@pytest.mark.parametrize(
+    'path', [DET_COCO, SEG_ADE20K], ids=['coco-mask-rcnn', 'ade20k-upernet'])
 def test_coco_and_ade20k_configs_load_a_vit_b_checkpoint(path, vit_b_backbone):
     checkpoint, expected = vit_b_backbone
     cfg = load_benchmark_config(path, init_cfg=pretrained(checkpoint))
@@ -200,10 +223,11 @@ def test_coco_and_ade20k_configs_load_a_vit_b_checkpoint(path, vit_b_backbone):
     assert_loaded_exactly(model.backbone, expected)
 
 
-@pytest.mark.skipif(not osp.isfile(MAKE_TRAIN_CKPT),
-                    reason=f'no make train checkpoint at {MAKE_TRAIN_CKPT}')
-@pytest.mark.parametrize('path', [DET_COMPOSITE, SEG_COMPOSITE],
-                         ids=['mask-rcnn', 'upernet'])
+@pytest.mark.skipif(
+    not osp.isfile(MAKE_TRAIN_CKPT),
+    reason=f'no make train checkpoint at {MAKE_TRAIN_CKPT}')
+@pytest.mark.parametrize(
+    'path', [DET_COMPOSITE, SEG_COMPOSITE], ids=['mask-rcnn', 'upernet'])
 def test_make_train_checkpoint_loads_unchanged_configs(tmp_path, path):
     dst = str(tmp_path / 'backbone.pth')
     convert_pretrain_checkpoint(MAKE_TRAIN_CKPT, dst)

@@ -14,9 +14,10 @@ def run(args, **kwargs):
     env = dict(os.environ)
     env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
     env.setdefault('OMP_NUM_THREADS', '1')
-    result = subprocess.run(args, cwd=REPO, env=env, capture_output=True,
-                            text=True, **kwargs)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = subprocess.run(
+        args, cwd=REPO, env=env, capture_output=True, text=True, **kwargs)
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     return result
 
 
@@ -30,8 +31,10 @@ def data_options(cifar_root):
 
 def test_train_amp_then_test(tmp_path, cifar_root):
     work = tmp_path / 'train'
-    run([sys.executable, 'tools/train.py', SMOKE, '--amp', '--work-dir',
-         str(work), '--cfg-options'] + data_options(cifar_root))
+    run([
+        sys.executable, 'tools/train.py', SMOKE, '--amp', '--work-dir',
+        str(work), '--cfg-options'
+    ] + data_options(cifar_root))
     ckpt = work / 'epoch_2.pth'
     assert ckpt.exists()
     logs = list(work.glob('*/vis_data/scalars.json'))
@@ -43,27 +46,35 @@ def test_train_amp_then_test(tmp_path, cifar_root):
     assert 'target_encoder.patch_embed.weight' in saved['state_dict']
 
     out = tmp_path / 'knn.json'
-    run([sys.executable, 'tools/test.py', SMOKE, str(ckpt), '--work-dir',
-         str(tmp_path / 'eval'), '--out', str(out), '--cfg-options'] +
-        data_options(cifar_root))
+    run([
+        sys.executable, 'tools/test.py', SMOKE,
+        str(ckpt), '--work-dir',
+        str(tmp_path / 'eval'), '--out',
+        str(out), '--cfg-options'
+    ] + data_options(cifar_root))
     metrics = json.loads(out.read_text())['metrics']
     assert 0 <= metrics['model/knn/top1_k20'] <= 100
 
     # every protocol beside both baselines, with its report
     report = tmp_path / 'report'
-    run([sys.executable, 'tools/test.py', SMOKE, str(ckpt), '--work-dir',
-         str(tmp_path / 'eval_all'), '--protocol', 'all', '--report-dir',
-         str(report), '--cfg-options'] + data_options(cifar_root) + [
-             'test_cfg.protocols.linear_probe.epochs=2',
-             'test_cfg.protocols.few_shot.episodes=5',
-             'test_cfg.protocols.few_shot.n_query=5',
-             'test_cfg.protocols.feature_quality.num_samples=32',
-             'test_cfg.protocols.finetune.epochs=1',
-             'test_cfg.protocols.finetune.max_train_samples=128'])
+    run([
+        sys.executable, 'tools/test.py', SMOKE,
+        str(ckpt), '--work-dir',
+        str(tmp_path / 'eval_all'), '--protocol', 'all', '--report-dir',
+        str(report), '--cfg-options'
+    ] + data_options(cifar_root) + [
+        'test_cfg.protocols.linear_probe.epochs=2',
+        'test_cfg.protocols.few_shot.episodes=5',
+        'test_cfg.protocols.few_shot.n_query=5',
+        'test_cfg.protocols.feature_quality.num_samples=32',
+        'test_cfg.protocols.finetune.epochs=1',
+        'test_cfg.protocols.finetune.max_train_samples=128'
+    ])
     data = json.loads((report / 'report.json').read_text())
     assert set(data['metrics']) >= {'model', 'random_init', 'raw_pixels'}
     assert set(data['metrics']['model']) == {
-        'knn', 'linear_probe', 'few_shot', 'feature_quality', 'finetune'}
+        'knn', 'linear_probe', 'few_shot', 'feature_quality', 'finetune'
+    }
     assert data['checkpoint'] == str(ckpt)
     # the training run beside the checkpoint gives the loss curves
     assert (report / 'training_curves.png').exists()
@@ -71,10 +82,12 @@ def test_train_amp_then_test(tmp_path, cifar_root):
 
 def test_dist_train_two_processes(tmp_path, cifar_root):
     work = tmp_path / 'ddp'
-    result = run(['bash', 'tools/dist_train.sh', SMOKE, '2', '--work-dir',
-                  str(work), '--cfg-options'] + data_options(cifar_root) +
-                 ['train_cfg.max_epochs=1'],
-                 timeout=600)
+    result = run(
+        [
+            'bash', 'tools/dist_train.sh', SMOKE, '2', '--work-dir',
+            str(work), '--cfg-options'
+        ] + data_options(cifar_root) + ['train_cfg.max_epochs=1'],
+        timeout=600)
     assert (work / 'epoch_1.pth').exists(), result.stdout[-2000:]
     log = next(work.glob('*/*.log')).read_text()
     assert 'Distributed launcher: pytorch' in log
@@ -90,18 +103,27 @@ def test_print_config():
 def test_protocol_flags_need_the_protocol_loop(tmp_path):
     # the ImageNet configs keep the streaming k-NN loop
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run(
-        [sys.executable, 'tools/test.py', 'configs/hjepa/vit-b_in1k.py',
-         'random', '--work-dir', str(tmp_path), '--protocol', 'all'],
-        cwd=REPO, env=env, capture_output=True, text=True)
+    result = subprocess.run([
+        sys.executable, 'tools/test.py', 'configs/hjepa/vit-b_in1k.py',
+        'random', '--work-dir',
+        str(tmp_path), '--protocol', 'all'
+    ],
+                            cwd=REPO,
+                            env=env,
+                            capture_output=True,
+                            text=True)
     assert result.returncode != 0
     assert "'KNNTestLoop' (k-NN only)" in result.stderr
 
     # a scoped name is the same loop
-    result = subprocess.run(
-        [sys.executable, 'tools/test.py', SMOKE, 'random', '--work-dir',
-         str(tmp_path), '--protocol', 'nonexistent', '--cfg-options',
-         'test_cfg.type=hjepa.ProtocolTestLoop'],
-        cwd=REPO, env=env, capture_output=True, text=True)
+    result = subprocess.run([
+        sys.executable, 'tools/test.py', SMOKE, 'random', '--work-dir',
+        str(tmp_path), '--protocol', 'nonexistent', '--cfg-options',
+        'test_cfg.type=hjepa.ProtocolTestLoop'
+    ],
+                            cwd=REPO,
+                            env=env,
+                            capture_output=True,
+                            text=True)
     assert 'need test_cfg.type' not in result.stderr
     assert "protocols ['nonexistent'] are not configured" in result.stderr

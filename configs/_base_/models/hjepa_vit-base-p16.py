@@ -2,7 +2,10 @@
 model = dict(
     type='HJEPA',
     backbone=dict(
-        type='HJEPAViT', arch=dict(name='base'), img_size=224, patch_size=16,
+        type='HJEPAViT',
+        arch=dict(name='base'),
+        img_size=224,
+        patch_size=16,
         drop_path_rate=0.0),
     predictor=dict(
         type='HJEPAPredictor', embed_dims=384, num_layers=12, num_heads=12),

@@ -12,19 +12,36 @@ final_weight_decay = 0.4
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(
-        type='AdamW', lr=base_lr, betas=(0.9, 0.999),
+        type='AdamW',
+        lr=base_lr,
+        betas=(0.9, 0.999),
         weight_decay=weight_decay),
     paramwise_cfg=dict(
         norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0),
 )
 param_scheduler = [
-    dict(type='LinearLR', start_factor=start_lr / base_lr, by_epoch=True,
-         begin=0, end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=final_lr, by_epoch=True,
-         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingParamScheduler', param_name='weight_decay',
-         eta_min_ratio=final_weight_decay / weight_decay, by_epoch=True,
-         begin=0, end=max_epochs, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=start_lr / base_lr,
+        by_epoch=True,
+        begin=0,
+        end=warmup_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        eta_min=final_lr,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingParamScheduler',
+        param_name='weight_decay',
+        eta_min_ratio=final_weight_decay / weight_decay,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 auto_scale_lr = dict(enable=False, base_batch_size=2048)

@@ -1,4 +1,5 @@
-# Effective rank, normalised std, alignment/uniformity and per-level statistics,
+# Effective rank, normalised std, alignment/uniformity and per-level
+# statistics,
 # for the encoder of the CPU default (make train), beside a random init of the
 # same shape and raw pixels. Inherits the pretraining config it evaluates
 # (a third level, like configs/ijepa/: the model must match the checkpoint).

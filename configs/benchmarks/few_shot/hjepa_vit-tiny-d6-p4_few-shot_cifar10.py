@@ -1,4 +1,5 @@
-# 5-way 1/5-shot and 10-way 10-shot episodes (600 each, prototypes) on the test split,
+# 5-way 1/5-shot and 10-way 10-shot episodes (600 each, prototypes) on the
+# test split,
 # for the encoder of the CPU default (make train), beside a random init of the
 # same shape and raw pixels. Inherits the pretraining config it evaluates
 # (a third level, like configs/ijepa/: the model must match the checkpoint).

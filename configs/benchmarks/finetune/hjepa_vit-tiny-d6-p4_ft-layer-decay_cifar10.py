@@ -1,4 +1,5 @@
-# Fine-tuning of the whole encoder, AdamW with layer-wise lr decay 0.65, 1 epoch
+# Fine-tuning of the whole encoder, AdamW with layer-wise lr decay 0.65,
+# 1 epoch
 # (raise test_cfg.protocols.finetune.epochs for more),
 # for the encoder of the CPU default (make train), beside a random init of the
 # same shape and raw pixels. Inherits the pretraining config it evaluates

@@ -1,4 +1,5 @@
-# Linear probe on frozen features (last layer and last 4 layers), lr picked on 10% of the training split,
+# Linear probe on frozen features (last layer and last 4 layers), lr picked
+# on 10% of the training split,
 # for the encoder of the CPU default (make train), beside a random init of the
 # same shape and raw pixels. Inherits the pretraining config it evaluates
 # (a third level, like configs/ijepa/: the model must match the checkpoint).

@@ -6,7 +6,8 @@
 # mmdet's per-RoI stand-in here. The ViT attends globally (no windows);
 # fixed sin-cos positions fit the 64 x 64 grid with no interpolation.
 #
-#   python tools/model_converters/hjepa_to_backbone.py PRETRAIN.pth BACKBONE.pth
+#   python tools/model_converters/hjepa_to_backbone.py \
+#       PRETRAIN.pth BACKBONE.pth
 #   bash tools/benchmarks/mmdet/train.sh THIS_CONFIG BACKBONE.pth 8 --amp
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
@@ -96,8 +97,7 @@ optim_wrapper = dict(
     paramwise_cfg=dict(layer_decay_rate=0.7, flat_decay_mult=0.))
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=250),
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=250),
     dict(
         type='MultiStepLR',
         begin=0,

@@ -63,12 +63,10 @@ model = dict(
         rpn_proposal=dict(nms_pre=300, max_per_img=100),
         rcnn=dict(sampler=dict(num=32))),
     test_cfg=dict(
-        rpn=dict(nms_pre=300, max_per_img=100),
-        rcnn=dict(max_per_img=20)))
+        rpn=dict(nms_pre=300, max_per_img=100), rcnn=dict(max_per_img=20)))
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=800,
-        max_keep_ckpts=1))
+        type='CheckpointHook', by_epoch=False, interval=800, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

@@ -4,7 +4,8 @@
 # decay 0.65, drop path 0.1, 160k iterations of 16 images, sliding-window
 # testing. Fixed sin-cos positions fit the 32 x 32 grid with no interpolation.
 #
-#   python tools/model_converters/hjepa_to_backbone.py PRETRAIN.pth BACKBONE.pth
+#   python tools/model_converters/hjepa_to_backbone.py \
+#       PRETRAIN.pth BACKBONE.pth
 #   bash tools/benchmarks/mmseg/train.sh THIS_CONFIG BACKBONE.pth 8 --amp
 _base_ = [
     'mmseg::_base_/models/upernet_mae.py',
@@ -43,8 +44,7 @@ optim_wrapper = dict(
     paramwise_cfg=dict(layer_decay_rate=0.65, flat_decay_mult=0.))
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
-        end=1500),
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(
         type='PolyLR',
         eta_min=0.0,

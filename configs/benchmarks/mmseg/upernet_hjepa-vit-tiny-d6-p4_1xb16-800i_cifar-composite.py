@@ -42,8 +42,7 @@ model = dict(
         # tools/benchmarks/mmseg/train.sh fills in the checkpoint, or sets
         # init_cfg=None for a randomly initialised backbone
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
-    neck=dict(
-        embed_dim=192, rescales=[2, 1, 0.5, 0.25], norm_cfg=norm_cfg),
+    neck=dict(embed_dim=192, rescales=[2, 1, 0.5, 0.25], norm_cfg=norm_cfg),
     decode_head=dict(
         in_channels=[192, 192, 192, 192],
         channels=128,
@@ -61,7 +60,6 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=800,
-        max_keep_ckpts=1),
+        type='CheckpointHook', by_epoch=False, interval=800, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))

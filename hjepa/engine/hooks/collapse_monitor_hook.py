@@ -118,7 +118,10 @@ class CollapseMonitorHook(Hook):
         model = runner.model
         return model.module if is_model_wrapper(model) else model
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         if not self.every_n_train_iters(runner, self.interval):
             return
@@ -133,10 +136,13 @@ class CollapseMonitorHook(Hook):
         stats = stats[0]
         step = runner.iter + 1
         runner.visualizer.add_scalars(
-            {f'collapse/{k}': v for k, v in stats.items()}, step=step)
+            {
+                f'collapse/{k}': v
+                for k, v in stats.items()
+            }, step=step)
         runner.logger.info('collapse monitor: ' + ', '.join(
-            f'{k}={v:.3g}' for k, v in stats.items()
-            if 'image' in k or k == 'seconds'))
+            f'{k}={v:.3g}'
+            for k, v in stats.items() if 'image' in k or k == 'seconds'))
         failed = self._failed(stats)
         if not failed or step < self.start_iter:
             self.failures = 0
@@ -157,16 +163,17 @@ class CollapseMonitorHook(Hook):
                                      lambda x: encoder(x)[-1])  # [B, N, D]
             p = encoder.patch_size
             grid = (self._probe.shape[-2] // p, self._probe.shape[-1] // p)
-            parts = dict(image=feature_statistics(tokens.mean(1)),
-                         **level_statistics(tokens, grid, levels))
+            parts = dict(
+                image=feature_statistics(tokens.mean(1)),
+                **level_statistics(tokens, grid, levels))
             for part, s in parts.items():
                 out.update({f'{name}_{part}_{k}': v for k, v in s.items()})
         return out
 
     def _failed(self, stats: Dict[str, float]) -> Dict[str, str]:
         """``{statistic: why}`` of the image-level checks that fail."""
-        rank, std, cos = (stats[f'target_image_{k}']
-                          for k in ('rank', 'std', 'mean_cos'))
+        rank, std, cos = (
+            stats[f'target_image_{k}'] for k in ('rank', 'std', 'mean_cos'))
         failed = {}
         if rank < self.min_rank:
             failed['rank'] = f'{rank:.4g} < threshold {self.min_rank:g}'
@@ -202,9 +209,12 @@ class CollapseMonitorHook(Hook):
     def _save(runner, filename: str) -> None:
         # mid-epoch: by_epoch=False records the iteration, as CheckpointHook
         # does for iteration checkpoints, so resuming continues from it
-        runner.save_checkpoint(runner.work_dir, filename,
-                               save_optimizer=True, save_param_scheduler=True,
-                               by_epoch=False)
+        runner.save_checkpoint(
+            runner.work_dir,
+            filename,
+            save_optimizer=True,
+            save_param_scheduler=True,
+            by_epoch=False)
 
     def _lower_lr(self, runner) -> None:
         wrapper = runner.optim_wrapper

@@ -31,8 +31,8 @@ class TargetEncoderEMAHook(Hook):
                  end_momentum: float = 1.0,
                  schedule: str = 'linear',
                  interval: int = 1) -> None:
-        for name, value in (('momentum', momentum),
-                            ('end_momentum', end_momentum)):
+        for name, value in (('momentum', momentum), ('end_momentum',
+                                                     end_momentum)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f'{name} {value} must be in [0, 1]')
         if schedule not in ('linear', 'cosine'):

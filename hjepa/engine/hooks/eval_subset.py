@@ -9,7 +9,9 @@ from hjepa.registry import DATASETS
 ROLES = ('bank', 'query')
 
 
-def build_eval_subset(runner, role: str, size: int,
+def build_eval_subset(runner,
+                      role: str,
+                      size: int,
                       dataset: Optional[dict] = None) -> Optional[Dataset]:
     """An evenly spread subset of at most ``size`` images of an evaluation
     split (the dataset's ``max_samples``; the whole split if it is smaller).

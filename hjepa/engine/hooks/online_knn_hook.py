@@ -2,7 +2,6 @@
 import time
 from typing import Optional, Sequence
 
-import torch
 from mmengine.dataset import default_collate
 from mmengine.dist import broadcast_object_list, get_rank
 from mmengine.hooks import Hook
@@ -80,14 +79,20 @@ class OnlineKNNHook(Hook):
             raise ValueError(
                 f'OnlineKNNHook needs a {role}_dataset, or a config with '
                 'test_cfg.bank_dataloader and test_dataloader')
-        return DataLoader(dataset, batch_size=self.batch_size,
-                          shuffle=False, collate_fn=default_collate)
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=False,
+            collate_fn=default_collate)
 
     def after_train_epoch(self, runner) -> None:
         if self.by_epoch and self.every_n_epochs(runner, self.interval):
             self._check(runner)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         if not self.by_epoch and self.every_n_train_iters(
                 runner, self.interval):
@@ -111,7 +116,10 @@ class OnlineKNNHook(Hook):
         step = runner.iter if self.by_epoch else runner.iter + 1
         self.history.append((step, metrics))
         runner.visualizer.add_scalars(
-            {f'online_knn/{k}': v for k, v in metrics.items()}, step=step)
+            {
+                f'online_knn/{k}': v
+                for k, v in metrics.items()
+            }, step=step)
         runner.logger.info(
             f'online k-NN ({self.bank_size} bank / {self.query_size} query '
             f'images, {self.encoder} encoder): ' +

@@ -30,8 +30,12 @@ class LayerDecayOptimWrapperConstructor(
     the head and necks the full rate, the patch embedding the smallest.
     """
 
-    def add_params(self, params: List[dict], module: nn.Module,
-                   prefix: str = '', get_layer_depth=None, **kwargs) -> None:
+    def add_params(self,
+                   params: List[dict],
+                   module: nn.Module,
+                   prefix: str = '',
+                   get_layer_depth=None,
+                   **kwargs) -> None:
         if get_layer_depth is None and prefix == '':
             get_layer_depth = self._layer_depth_fn(module)
         super().add_params(params, module, prefix, get_layer_depth, **kwargs)

@@ -10,8 +10,7 @@ from mmengine.model import BaseModel
 from hjepa.registry import MODELS
 from ..utils.layers import gather_tokens
 from ..utils.pooling import window_pool
-from ..utils.seeding import (CONTEXT_AUGMENT_STREAM, MASK_STREAM,
-                             step_generator)
+from ..utils.seeding import CONTEXT_AUGMENT_STREAM, MASK_STREAM, step_generator
 
 
 def _build(cfg_or_module, **defaults):
@@ -66,8 +65,8 @@ class HJEPA(BaseModel):
                  predictor: Union[dict, nn.Module],
                  masker: Union[dict, object],
                  neck: Optional[Union[dict, nn.Module]] = None,
-                 loss: Union[dict, nn.Module] = dict(
-                     type='SmoothL1LatentLoss'),
+                 loss: Union[dict,
+                             nn.Module] = dict(type='SmoothL1LatentLoss'),
                  num_levels: int = 3,
                  level_weights: Sequence[float] = (1.0, 0.5, 0.25),
                  target_norm: bool = True,
@@ -106,9 +105,10 @@ class HJEPA(BaseModel):
         self.context_augment = None
         if context_augment is not None:
             pre = self.data_preprocessor
-            norm = dict(mean=pre.mean.flatten().tolist(),
-                        std=pre.std.flatten().tolist()) if hasattr(
-                            pre, 'mean') else {}
+            norm = dict(
+                mean=pre.mean.flatten().tolist(),
+                std=pre.std.flatten().tolist()) if hasattr(pre,
+                                                           'mean') else {}
             self.context_augment = _build(context_augment, **norm)
         self.loss_module = _build(loss)
         self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))

@@ -65,8 +65,8 @@ class HJEPAViT(BaseModule):
         self.num_heads = int(settings['num_heads'])
         mlp_ratio = float(settings.get('mlp_ratio', 4.0))
 
-        self.img_size = (img_size, img_size) if isinstance(img_size,
-                                                           int) else tuple(img_size)
+        self.img_size = (img_size, img_size) if isinstance(
+            img_size, int) else tuple(img_size)
         if any(s % patch_size for s in self.img_size):
             raise ValueError(f'img_size {self.img_size} must be divisible by '
                              f'patch_size {patch_size}')
@@ -100,8 +100,8 @@ class HJEPAViT(BaseModule):
             TransformerBlock(self.embed_dims, self.num_heads, mlp_ratio,
                              qkv_bias, dpr[i]) for i in range(self.num_layers)
         ])
-        self.norm = nn.LayerNorm(self.embed_dims,
-                                 eps=1e-6) if final_norm else nn.Identity()
+        self.norm = nn.LayerNorm(
+            self.embed_dims, eps=1e-6) if final_norm else nn.Identity()
 
     def _parse_arch(self, arch: Union[str, dict]) -> dict:
         if isinstance(arch, str):
@@ -131,7 +131,8 @@ class HJEPAViT(BaseModule):
         nn.init.zeros_(self.patch_embed.bias)
         rescale_blocks(self.blocks)
 
-    def get_layer_depth(self, param_name: str,
+    def get_layer_depth(self,
+                        param_name: str,
                         prefix: str = '') -> Tuple[int, int]:
         """Depth of a parameter for layer-wise learning-rate decay.
 
@@ -140,7 +141,8 @@ class HJEPAViT(BaseModule):
         ``prefix``: necks, heads) the last depth, ``num_layers + 1``.
 
         Args:
-            param_name: Parameter name, e.g. ``'backbone.blocks.3.mlp.fc1.weight'``.
+            param_name: Parameter name, e.g.
+                ``'backbone.blocks.3.mlp.fc1.weight'``.
             prefix: Prefix of the backbone's parameters in ``param_name``.
 
         Returns:
@@ -161,8 +163,8 @@ class HJEPAViT(BaseModule):
         """Position embedding [1, H*W, D] for a patch grid of ``grid_size``."""
         if tuple(grid_size) == self.grid_size:
             return self.pos_embed
-        return sincos_2d(self.embed_dims, grid_size).to(
-            self.pos_embed.device).unsqueeze(0)
+        return sincos_2d(self.embed_dims,
+                         grid_size).to(self.pos_embed.device).unsqueeze(0)
 
     def forward(self,
                 x: torch.Tensor,

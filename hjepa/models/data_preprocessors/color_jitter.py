@@ -31,22 +31,23 @@ class BatchColorJitter(nn.Module):
         std: Per-channel std of the normalisation, 0-255 scale.
     """
 
-    def __init__(self,
-                 brightness: float = 0.4,
-                 contrast: float = 0.4,
-                 saturation: float = 0.4,
-                 grayscale_prob: float = 0.2,
-                 prob: float = 0.8,
-                 mean: Sequence[float] = (123.675, 116.28, 103.53),
-                 std: Sequence[float] = (58.395, 57.12, 57.375)) -> None:
+    def __init__(
+        self,
+        brightness: float = 0.4,
+        contrast: float = 0.4,
+        saturation: float = 0.4,
+        grayscale_prob: float = 0.2,
+        prob: float = 0.8,
+        mean: Sequence[float] = (123.675, 116.28, 103.53),
+        std: Sequence[float] = (58.395, 57.12, 57.375)
+    ) -> None:
         super().__init__()
-        for name, value in (('brightness', brightness),
-                            ('contrast', contrast),
+        for name, value in (('brightness', brightness), ('contrast', contrast),
                             ('saturation', saturation)):
             if not 0 <= value < 1:
                 raise ValueError(f'{name} {value} must be in [0, 1)')
-        for name, value in (('grayscale_prob', grayscale_prob),
-                            ('prob', prob)):
+        for name, value in (('grayscale_prob', grayscale_prob), ('prob',
+                                                                 prob)):
             if not 0 <= value <= 1:
                 raise ValueError(f'{name} {value} must be in [0, 1]')
         self.brightness = brightness
@@ -54,20 +55,19 @@ class BatchColorJitter(nn.Module):
         self.saturation = saturation
         self.grayscale_prob = grayscale_prob
         self.prob = prob
-        self.register_buffer('mean', torch.tensor(mean).view(1, -1, 1, 1),
-                             False)
-        self.register_buffer('std', torch.tensor(std).view(1, -1, 1, 1),
-                             False)
-        self.register_buffer('luma', torch.tensor(_LUMA).view(1, 3, 1, 1),
-                             False)
+        self.register_buffer('mean',
+                             torch.tensor(mean).view(1, -1, 1, 1), False)
+        self.register_buffer('std', torch.tensor(std).view(1, -1, 1, 1), False)
+        self.register_buffer('luma',
+                             torch.tensor(_LUMA).view(1, 3, 1, 1), False)
 
     def _factor(self, spread: float, n: int,
                 gen: torch.Generator) -> torch.Tensor:
         u = torch.rand(n, generator=gen)
         return (1 - spread + 2 * spread * u).view(n, 1, 1, 1)
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator
-                ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor,
+                generator: torch.Generator) -> torch.Tensor:
         """Jitter normalised images [B, 3, H, W] with ``generator``."""
         B = x.shape[0]
         raw = x.float() * self.std + self.mean  # [B, 3, H, W], 0-255
@@ -83,7 +83,8 @@ class BatchColorJitter(nn.Module):
         gray = (out * self.luma).sum(1, keepdim=True)
         out = (out - gray) * s.to(raw) + gray
         gray = (out * self.luma).sum(1, keepdim=True)
-        out = torch.where(gray_pick.view(B, 1, 1, 1).to(x.device),
-                          gray.expand_as(out), out).clamp(0, 255)
+        out = torch.where(
+            gray_pick.view(B, 1, 1, 1).to(x.device), gray.expand_as(out),
+            out).clamp(0, 255)
         out = torch.where(apply.view(B, 1, 1, 1).to(x.device), out, raw)
         return ((out - self.mean) / self.std).to(x.dtype)

@@ -1,6 +1,6 @@
 """Batch preparation: stacking, batched crop-and-flip, normalisation."""
 import math
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -35,17 +35,17 @@ class HJEPADataPreprocessor(BaseDataPreprocessor):
                  batch_augment: Optional[dict] = None,
                  seed: int = 0) -> None:
         super().__init__()
-        self.register_buffer('mean',
-                             torch.tensor(mean).view(-1, 1, 1), False)
+        self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1), False)
         self.register_buffer('std', torch.tensor(std).view(-1, 1, 1), False)
         self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
         self.seed = seed
         self.generator = torch.Generator()
         self.batch_augment = None
         if batch_augment is not None:
-            aug = dict(crop_scale=(0.3, 1.0),
-                       crop_ratio=(3 / 4, 4 / 3),
-                       flip_prob=0.5)
+            aug = dict(
+                crop_scale=(0.3, 1.0),
+                crop_ratio=(3 / 4, 4 / 3),
+                flip_prob=0.5)
             unknown = set(batch_augment) - set(aug)
             if unknown:
                 raise ValueError(f'unknown batch_augment keys '
@@ -94,10 +94,15 @@ class HJEPADataPreprocessor(BaseDataPreprocessor):
         theta[:, 1, 2] = 2 * cy - 1
         grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
         return F.grid_sample(
-            x, grid, mode='bilinear', padding_mode='border',
+            x,
+            grid,
+            mode='bilinear',
+            padding_mode='border',
             align_corners=False)
 
-    def _sample_crop_sizes(self, n: int, gen: torch.Generator,
+    def _sample_crop_sizes(self,
+                           n: int,
+                           gen: torch.Generator,
                            tries: int = 10) -> Tuple[torch.Tensor, ...]:
         """Crop width and height, as fractions, like torchvision's RRC."""
         lo, hi = self.batch_augment['crop_scale']

@@ -72,8 +72,8 @@ class MultiBlockMasker:
 
     @staticmethod
     def _block_size(scale: Tuple[float, float], aspect: Tuple[float, float],
-                    grid: Tuple[int, int],
-                    gen: torch.Generator) -> Tuple[int, int]:
+                    grid: Tuple[int,
+                                int], gen: torch.Generator) -> Tuple[int, int]:
         u = torch.rand(2, generator=gen).tolist()
         s = scale[0] + u[0] * (scale[1] - scale[0])
         r = aspect[0] + u[1] * (aspect[1] - aspect[0])
@@ -95,11 +95,12 @@ class MultiBlockMasker:
         return ((rows >= top) & (rows < top + h) & (cols >= left) &
                 (cols < left + w))
 
-    def sample(self,
-               batch_size: int,
-               grid_size: Tuple[int, int],
-               generator: Optional[torch.Generator] = None
-               ) -> Dict[str, torch.Tensor]:
+    def sample(
+        self,
+        batch_size: int,
+        grid_size: Tuple[int, int],
+        generator: Optional[torch.Generator] = None
+    ) -> Dict[str, torch.Tensor]:
         """Draw masks for one batch.
 
         Args:

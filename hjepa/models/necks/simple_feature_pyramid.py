@@ -86,8 +86,7 @@ class SimpleFeaturePyramid(BaseModule):
             resample, channels = _resample(in_channels, scale)
             self.stages.append(
                 nn.Sequential(
-                    resample,
-                    nn.Conv2d(channels, out_channels, 1, bias=False),
+                    resample, nn.Conv2d(channels, out_channels, 1, bias=False),
                     LayerNorm2d(out_channels, eps=1e-6),
                     nn.Conv2d(
                         out_channels, out_channels, 3, padding=1, bias=False),

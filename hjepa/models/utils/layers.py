@@ -43,7 +43,10 @@ class Mlp(nn.Module):
 class Attention(nn.Module):
     """Multi-head self-attention on ``F.scaled_dot_product_attention``."""
 
-    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True) -> None:
+    def __init__(self,
+                 dim: int,
+                 num_heads: int,
+                 qkv_bias: bool = True) -> None:
         super().__init__()
         if dim % num_heads:
             raise ValueError(
@@ -61,8 +64,8 @@ class Attention(nn.Module):
             # than in bf16 (forward + backward, measured on AVX-512/AMX), and
             # autocast would cast fp32 inputs back to bf16.
             with torch.autocast('cpu', enabled=False):
-                out = F.scaled_dot_product_attention(
-                    q.float(), k.float(), v.float()).to(q.dtype)
+                out = F.scaled_dot_product_attention(q.float(), k.float(),
+                                                     v.float()).to(q.dtype)
         else:
             out = F.scaled_dot_product_attention(q, k, v)  # [B, h, N, C/h]
         return self.proj(out.transpose(1, 2).reshape(B, N, C))
@@ -83,7 +86,8 @@ class TransformerBlock(nn.Module):
         self.attn = Attention(dim, num_heads, qkv_bias)
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.drop_path = DropPath(
+            drop_path) if drop_path > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.drop_path(self.attn(self.norm1(x)))
@@ -112,7 +116,8 @@ def rescale_blocks(blocks: nn.ModuleList) -> None:
         block.mlp.fc2.weight.data.div_((2.0 * layer_id)**0.5)
 
 
-def gather_tokens(x: torch.Tensor, idx: Optional[torch.Tensor]) -> torch.Tensor:
+def gather_tokens(x: torch.Tensor,
+                  idx: Optional[torch.Tensor]) -> torch.Tensor:
     """Keep the tokens at ``idx`` of every sample.
 
     Args:

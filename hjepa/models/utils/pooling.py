@@ -26,8 +26,8 @@ def window_ids(idx: torch.Tensor, grid_size: Tuple[int, int],
     return rows * win_w + cols, win_h * win_w
 
 
-def window_pool(tokens: torch.Tensor, idx: torch.Tensor,
-                grid_size: Tuple[int, int],
+def window_pool(tokens: torch.Tensor, idx: torch.Tensor, grid_size: Tuple[int,
+                                                                          int],
                 level: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """Average tokens over the patches that fall in each 2-D grid window.
 
@@ -46,12 +46,13 @@ def window_pool(tokens: torch.Tensor, idx: torch.Tensor,
         level 0, else the number of windows in the grid).
     """
     if level == 0:
-        return tokens, torch.ones(idx.shape, dtype=torch.bool,
-                                  device=idx.device)
+        return tokens, torch.ones(
+            idx.shape, dtype=torch.bool, device=idx.device)
     B, _, D = tokens.shape
     win, num_windows = window_ids(idx, grid_size, level)  # [B, N]
     sums = tokens.new_zeros(B, num_windows, D).scatter_add_(
-        1, win.unsqueeze(-1).expand(-1, -1, D), tokens)  # [B, W_n, D]
+        1,
+        win.unsqueeze(-1).expand(-1, -1, D), tokens)  # [B, W_n, D]
     counts = tokens.new_zeros(B, num_windows).scatter_add_(
         1, win, tokens.new_ones(win.shape))  # [B, W_n]
     means = sums / counts.clamp(min=1).unsqueeze(-1)

@@ -42,7 +42,7 @@ def sincos_2d(embed_dim: int, grid_size: Tuple[int, int]) -> torch.Tensor:
     h, w = grid_size
     rows = torch.arange(h).repeat_interleave(w)  # [H*W]
     cols = torch.arange(w).repeat(h)  # [H*W]
-    return torch.cat([
-        sincos_1d(embed_dim // 2, rows),
-        sincos_1d(embed_dim // 2, cols)
-    ], dim=1)
+    return torch.cat(
+        [sincos_1d(embed_dim // 2, rows),
+         sincos_1d(embed_dim // 2, cols)],
+        dim=1)

@@ -2,7 +2,6 @@
 import torch
 from mmengine.dist import get_rank
 
-
 # Streams of draws that must not coincide.
 AUGMENT_STREAM = 0
 MASK_STREAM = 1

@@ -10,7 +10,9 @@ _base_ = [
 # them); the project module registers MultiLayerFeaturePyramid in H-JEPA's
 # model registry.
 custom_imports = dict(
-    imports=['hjepa.models', 'projects.multi_layer_pyramid.multi_layer_pyramid'],
+    imports=[
+        'hjepa.models', 'projects.multi_layer_pyramid.multi_layer_pyramid'
+    ],
     allow_failed_imports=False)
 
 model = dict(

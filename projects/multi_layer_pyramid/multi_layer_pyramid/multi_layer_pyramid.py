@@ -38,7 +38,8 @@ class MultiLayerFeaturePyramid(BaseModule):
                  num_outs: int = 5,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        # max-pooling needs a whole 1 / scale; a detector, strides in powers of 2
+        # max-pooling needs a whole 1 / scale; a detector, strides in powers
+        # of 2
         for scale in scale_factors:
             if not (scale > 0 and math.log2(scale).is_integer()):
                 raise ValueError(f'scale factor {scale} must be a positive '
@@ -74,8 +75,11 @@ class MultiLayerFeaturePyramid(BaseModule):
         for x, scale, project in zip(inputs, self.scale_factors,
                                      self.projections):
             if scale > 1:
-                x = F.interpolate(x, scale_factor=scale, mode='bilinear',
-                                  align_corners=False)
+                x = F.interpolate(
+                    x,
+                    scale_factor=scale,
+                    mode='bilinear',
+                    align_corners=False)
             elif scale < 1:
                 kernel = int(round(1 / scale))
                 x = F.max_pool2d(x, kernel, kernel)

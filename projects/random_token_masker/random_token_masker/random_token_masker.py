@@ -48,11 +48,12 @@ class RandomTokenMasker:
         self.context_ratio = float(context_ratio)
         self.generator = torch.Generator().manual_seed(seed)
 
-    def sample(self,
-               batch_size: int,
-               grid_size: Tuple[int, int],
-               generator: Optional[torch.Generator] = None
-               ) -> Dict[str, torch.Tensor]:
+    def sample(
+        self,
+        batch_size: int,
+        grid_size: Tuple[int, int],
+        generator: Optional[torch.Generator] = None
+    ) -> Dict[str, torch.Tensor]:
         """Draw masks for one batch.
 
         Args:

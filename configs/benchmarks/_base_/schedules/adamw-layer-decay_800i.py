@@ -13,9 +13,7 @@ optim_wrapper = dict(
     paramwise_cfg=dict(layer_decay_rate=0.75, flat_decay_mult=0.),
     clip_grad=dict(max_norm=1.0))
 param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-        end=100),
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=100),
     dict(
         type='PolyLR',
         eta_min=0.0,
