@@ -25,6 +25,10 @@ def parse_args():
     parser.add_argument(
         '--amp', action='store_true', help='bf16 mixed precision (CPU too)')
     parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the transformer blocks (model.compile=True)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -50,6 +54,12 @@ def main():
                       args.launcher)
     if args.amp:
         apply_amp(cfg)
+    if args.compile or cfg.get('compile'):
+        # mmengine's own `compile` would compile the whole train_step, mask
+        # sampling and optimizer included; H-JEPA compiles its blocks
+        compile_cfg = cfg.pop('compile', None)
+        cfg.model.compile = compile_cfg if isinstance(compile_cfg,
+                                                      dict) else True
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

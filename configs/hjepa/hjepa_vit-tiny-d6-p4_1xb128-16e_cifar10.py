@@ -14,35 +14,8 @@ model = dict(
     context_augment=dict(type='BatchColorJitter'))
 train_dataloader = dict(batch_size=128)
 
-max_epochs = 16
-warmup_epochs = 2
-base_lr = 1e-3
-optim_wrapper = dict(optimizer=dict(lr=base_lr))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=0.1,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min=1e-6,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingParamScheduler',
-        param_name='weight_decay',
-        eta_min_ratio=10.0,
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True),
-]
-train_cfg = dict(max_epochs=max_epochs)
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+train_cfg = dict(max_epochs=16)  # the base schedule follows (warm-up 2.1)
 custom_hooks = [
     dict(type='TargetEncoderEMAHook', momentum=0.996, end_momentum=1.0),
     dict(type='SafeCheckpointHook'),

@@ -2,4 +2,7 @@
 # batch 256 on one GPU, as the H-JEPA config it inherits.
 _base_ = ['../hjepa/hjepa_vit-small-p4_1xb256-300e_cifar10.py']
 
-model = dict(num_levels=1, level_weights=(1.0, ))
+# exactly I-JEPA: one patch level, the context repeated per target block
+model = dict(
+    predictor=dict(shared_context=False),
+    head=dict(levels=[dict(kind='patch')], level_weights=(1.0, )))

@@ -2,4 +2,7 @@
 # context colour jitter included, as the H-JEPA config it inherits.
 _base_ = ['../hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py']
 
-model = dict(num_levels=1, level_weights=(1.0, ))
+# exactly I-JEPA: one patch level, the context repeated per target block
+model = dict(
+    predictor=dict(shared_context=False),
+    head=dict(levels=[dict(kind='patch')], level_weights=(1.0, )))

@@ -1,4 +1,7 @@
 # I-JEPA (one level) smoke run for tests, as the H-JEPA smoke config.
 _base_ = ['../hjepa/hjepa_vit-tiny-p4_smoke_cifar10.py']
 
-model = dict(num_levels=1, level_weights=(1.0, ))
+# exactly I-JEPA: one patch level, the context repeated per target block
+model = dict(
+    predictor=dict(shared_context=False),
+    head=dict(levels=[dict(kind='patch')], level_weights=(1.0, )))

@@ -3,4 +3,7 @@
 #   bash tools/dist_train.sh configs/ijepa/vit-b_in1k.py 8 --amp
 _base_ = ['../hjepa/vit-b_in1k.py']
 
-model = dict(num_levels=1, level_weights=(1.0, ))
+# exactly I-JEPA: one patch level, the context repeated per target block
+model = dict(
+    predictor=dict(shared_context=False),
+    head=dict(levels=[dict(kind='patch')], level_weights=(1.0, )))

@@ -1,5 +1,7 @@
 from .amp import apply_amp
-from .config import load_config
+from .config import fit_schedule_to_iters, load_config
 from .setup_env import register_all_modules
 
-__all__ = ['apply_amp', 'load_config', 'register_all_modules']
+__all__ = [
+    'apply_amp', 'fit_schedule_to_iters', 'load_config', 'register_all_modules'
+]

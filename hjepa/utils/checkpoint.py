@@ -13,7 +13,7 @@ numpy array and scalar constructors. :func:`load_checkpoint` loads with
 """
 import os
 import os.path as osp
-from typing import Dict, Union
+from typing import Dict, Optional, Union
 
 import numpy as np
 import torch
@@ -54,6 +54,44 @@ def load_checkpoint(path: str,
     """``torch.load(path, weights_only=True)``, with the types that H-JEPA
     and mmengine checkpoints hold allowed (see the module docstring)."""
     return torch.load(path, map_location=map_location, weights_only=True)
+
+
+#: Layout version of the ``HJEPA`` state dict this code writes (stored in a
+#: checkpoint's ``meta['hjepa_format']``). 1: the per-level heads of the
+#: window levels were a ``LevelProjectionNeck`` (``neck.heads.{l}.*``);
+#: 2: the head owns them (``head.projs.{l}.*``).
+CHECKPOINT_FORMAT = 2
+_RENAMES = {1: [('neck.heads.', 'head.projs.')]}
+
+
+def migrate_state_dict(state_dict: Dict[str, torch.Tensor],
+                       prefix: str = '',
+                       version: Optional[int] = None) -> int:
+    """Rename the keys of an older ``HJEPA`` layout in place.
+
+    Args:
+        state_dict: A model's state dict (or a larger one holding it).
+        prefix: Where the model's keys start in ``state_dict``.
+        version: Layout of ``state_dict``; found from its keys when None
+            (``neck.heads.*`` means 1).
+
+    Returns:
+        The version it was in.
+    """
+    if version is None:
+        old = prefix + 'neck.heads.'
+        version = 1 if any(k.startswith(old) for k in state_dict) else \
+            CHECKPOINT_FORMAT
+    if not 1 <= version <= CHECKPOINT_FORMAT:
+        raise ValueError(f'checkpoint layout version {version} is not one '
+                         f'this code reads (1 to {CHECKPOINT_FORMAT}); '
+                         'update H-JEPA to load it')
+    for v in range(version, CHECKPOINT_FORMAT):
+        for old, new in _RENAMES[v]:
+            for key in [k for k in state_dict if k.startswith(prefix + old)]:
+                state_dict[prefix + new + key[len(prefix + old):]] = \
+                    state_dict.pop(key)
+    return version
 
 
 #: Where each encoder's weights sit in an ``HJEPA`` model's state dict.

@@ -1,4 +1,5 @@
 """Config handling shared by the command-line tools."""
+import os
 import os.path as osp
 from typing import Optional
 
@@ -13,15 +14,18 @@ def load_config(path: str,
                 launcher: str = 'none') -> Config:
     """Load ``path`` as the tools do.
 
-    Applies ``--cfg-options``, sets the launcher, and defaults the work dir
-    to ``work_dirs/<config name>``. Where no GPU is present, a distributed
-    launch runs on CPUs: Gloo instead of NCCL, DDP without device ids, and
-    (for ``torchrun``) the process group is started here.
+    Applies ``--cfg-options``, stretches the schedule to the training
+    length where the config asks (:func:`fit_schedule_to_length`), sets
+    the launcher, and defaults the work dir to ``work_dirs/<config
+    name>``. Where no GPU is present, a distributed launch runs on CPUs:
+    Gloo instead of NCCL, DDP without device ids, and (for ``torchrun``)
+    the process group is started here.
     """
     cfg = Config.fromfile(path)
     cfg.launcher = launcher
     if cfg_options is not None:
         cfg.merge_from_dict(cfg_options)
+    fit_schedule_to_length(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
@@ -46,4 +50,160 @@ def load_config(path: str,
         if launcher == 'pytorch' and not torch.distributed.is_initialized():
             torch.distributed.init_process_group(
                 backend=cfg.env_cfg.dist_cfg.get('backend', 'gloo'))
+    return cfg
+
+
+def _scheduler_list(cfg: Config) -> list:
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    return [dict(s) for s in schedulers]
+
+
+def _scale_bounds(sched: dict, factor: float, integer: bool) -> None:
+    for key in ('begin', 'end', 'T_max'):
+        if key in sched and sched[key] is not None:
+            value = sched[key] * factor
+            sched[key] = max(1, round(value)) if key == 'T_max' else (
+                round(value) if integer else value)
+
+
+def fit_schedule_to_length(cfg: Config) -> Config:
+    """Stretch or squeeze ``param_scheduler`` to ``train_cfg``'s length.
+
+    mmengine resolves a base config's variables when it reads the base, so
+    a leaf that sets ``train_cfg.max_epochs`` (or passes
+    ``--cfg-options train_cfg.max_epochs=6``) would otherwise keep a
+    schedule written for the base's length. A config that sets
+    ``auto_fit_schedule = True`` (``configs/_base_/schedules/
+    jepa_adamw.py`` does) has every scheduler's ``begin`` and ``end``
+    scaled by (training length) / (the longest scheduler's ``end``): the
+    warm-up keeps its share of training and the cosine ends with it.
+
+    Args:
+        cfg: A training config (changed in place and returned).
+
+    Returns:
+        ``cfg``.
+    """
+    train_cfg = cfg.get('train_cfg') or {}
+    if not cfg.get('auto_fit_schedule', False):
+        return cfg
+    by_epoch = 'max_epochs' in train_cfg
+    length = train_cfg.get('max_epochs', train_cfg.get('max_iters'))
+    schedulers = _scheduler_list(cfg)
+    if length is None or not schedulers:
+        return cfg
+    other = [
+        s['type'] for s in schedulers if s.get('by_epoch', True) != by_epoch
+    ]
+    if other:
+        raise ValueError(
+            f'auto_fit_schedule needs every param_scheduler counted as the '
+            f'training loop counts (by_epoch={by_epoch}); {other} are not')
+    ends = [s['end'] for s in schedulers if s.get('end') is not None]
+    if not ends or max(ends) == length:
+        return cfg
+    written = max(ends)
+    for sched in schedulers:
+        _scale_bounds(
+            sched,
+            length / written,
+            integer=by_epoch and not sched.get('convert_to_iter_based', False))
+    _keep_one_iteration(cfg, schedulers, by_epoch)
+    cfg.param_scheduler = schedulers
+    unit = 'epochs' if by_epoch else 'iterations'
+    print_log(
+        f'param_scheduler written for {written} {unit} fitted to '
+        f'the {length} {unit} of train_cfg (auto_fit_schedule)',
+        logger='current')
+    return cfg
+
+
+def _keep_one_iteration(cfg: Config, schedulers: list, by_epoch: bool) -> None:
+    """Widen a scaled scheduler that would last less than one iteration
+    (a warm-up squeezed into a one-epoch run of a small data set), which
+    mmengine would round to an empty, refused range."""
+    short = [
+        s for s in schedulers if by_epoch and s.get('convert_to_iter_based')
+        and s.get('end') is not None and s['end'] - s.get('begin', 0) < 1
+    ]
+    if not short:
+        return
+    world = int(os.environ.get('WORLD_SIZE', 1))
+    one = world / max(_epoch_length(cfg), 1)  # one iteration, in epochs
+    for sched in short:
+        sched['end'] = max(sched['end'], sched.get('begin', 0) + one)
+
+
+def _epoch_length(cfg: Config) -> int:
+    """Iterations per epoch of ``cfg.train_dataloader`` (builds the
+    dataset, which for the in-memory sets reads the image list only once
+    cached)."""
+    from mmengine.registry import DATASETS
+    loader = cfg.train_dataloader
+    dataset = DATASETS.build(loader.dataset)
+    n, batch = len(dataset), loader.batch_size
+    return n // batch if loader.get('drop_last', False) else -(-n // batch)
+
+
+def fit_schedule_to_iters(cfg: Config,
+                          max_iters: int,
+                          epoch_length: Optional[int] = None) -> Config:
+    """Make ``cfg`` train for ``max_iters`` iterations with its whole
+    schedule, stretched or squeezed, inside them.
+
+    Every parameter scheduler keeps its shape: its ``begin`` and ``end``,
+    as fractions of the training length the config was written for
+    (``train_cfg.max_epochs`` or ``max_iters``), become the same fractions
+    of ``max_iters``. Warm-up, cosine and weight-decay schedules therefore
+    all complete, and hooks that follow ``runner.max_iters`` (the EMA
+    momentum ramp) do too. The loop becomes an ``IterBasedTrainLoop`` that
+    saves one checkpoint at the end, over an ``InfiniteSampler``.
+
+    Args:
+        cfg: A training config (changed in place and returned).
+        max_iters: Iterations to train for.
+        epoch_length: Iterations per epoch; measured from the dataset when
+            None and the config is epoch-based.
+
+    Returns:
+        ``cfg``.
+    """
+    if max_iters < 1:
+        raise ValueError(f'max_iters {max_iters} must be >= 1')
+    train_cfg = cfg.train_cfg
+    by_epoch = 'max_epochs' in train_cfg
+    written = train_cfg.max_epochs if by_epoch else train_cfg.max_iters
+    schedulers = _scheduler_list(cfg)
+    if epoch_length is None and any(
+            s.get('by_epoch', True) != by_epoch for s in schedulers):
+        epoch_length = _epoch_length(cfg)
+    fitted = []
+    for sched in schedulers:
+        in_epochs = sched.get('by_epoch', True)
+        if in_epochs == by_epoch:
+            unit = written  # the schedule's units are the loop's
+        elif by_epoch:
+            unit = written * epoch_length  # iterations of an epoch loop
+        else:
+            unit = written / epoch_length  # epochs of an iteration loop
+        _scale_bounds(sched, max_iters / unit, integer=True)
+        sched['by_epoch'] = False
+        sched.pop('convert_to_iter_based', None)
+        fitted.append(sched)
+    cfg.param_scheduler = fitted
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop',
+        max_iters=max_iters,
+        val_interval=max_iters + 1)
+    sampler = cfg.train_dataloader.get('sampler', {})
+    if sampler.get('type') == 'DefaultSampler':
+        # mmengine pauses 2 s whenever a finite sampler restarts
+        cfg.train_dataloader.sampler = dict(
+            type='InfiniteSampler', shuffle=sampler.get('shuffle', True))
+    cfg.log_processor = dict(cfg.get('log_processor', {}), by_epoch=False)
+    ckpt = cfg.default_hooks.get('checkpoint')
+    if ckpt is not None:
+        ckpt.update(by_epoch=False, interval=max_iters)
     return cfg

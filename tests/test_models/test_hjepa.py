@@ -2,11 +2,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hjepa.models import HJEPA, SmoothL1LatentLoss
+from hjepa.models import HJEPA, HierarchicalLatentHead, SmoothL1LatentLoss
 from hjepa.models.utils import gather_tokens
+from hjepa.models.utils.seeding import MASK_STREAM, step_generator
+
+PATCH = dict(kind='patch')
+QUERY_LEVELS = [
+    PATCH, dict(kind='region', grid=2),
+    dict(kind='region', grid=1)
+]
 
 
-def build(num_levels=3, **kwargs):
+def build(levels=QUERY_LEVELS, weights=(1.0, 0.5, 0.5), shared=True, **kwargs):
     model = HJEPA(
         backbone=dict(
             type='HJEPAViT',
@@ -14,10 +21,17 @@ def build(num_levels=3, **kwargs):
             img_size=32,
             patch_size=4),
         predictor=dict(
-            type='HJEPAPredictor', embed_dims=96, num_layers=1, num_heads=3),
+            type='HJEPAPredictor',
+            embed_dims=96,
+            num_layers=1,
+            num_heads=3,
+            shared_context=shared),
         masker=dict(type='MultiBlockMasker'),
-        num_levels=num_levels,
-        level_weights=(1.0, 0.5, 0.25)[:num_levels],
+        head=dict(
+            type='HierarchicalLatentHead',
+            levels=levels,
+            level_weights=weights,
+            **kwargs.pop('head', {})),
         **kwargs)
     model.init_weights()
     return model
@@ -34,23 +48,27 @@ def test_target_encoder_starts_as_copy_and_is_frozen():
 def test_losses_per_level_and_backward():
     model = build()
     losses = model(torch.randn(4, 3, 32, 32), mode='loss')
-    assert set(losses) == {'loss_level0', 'loss_level1', 'loss_level2'}
-    sum(losses.values()).backward()
+    assert {k
+            for k in losses
+            if 'loss' in k} == {'loss_level0', 'loss_level1', 'loss_level2'}
+    assert losses['n_ctx'] >= 4  # logged, not a loss
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
     assert model.backbone.patch_embed.weight.grad is not None
-    assert model.neck.heads[1].weight.grad is not None
+    assert model.head.level_embed.grad is not None  # the region queries
     assert all(p.grad is None for p in model.target_encoder.parameters())
 
 
-def test_one_level_is_ijepa():
-    """num_levels=1 is exactly I-JEPA's loss, recomputed by hand."""
-    model = build(num_levels=1)
+@pytest.mark.parametrize('shared', [False, True])
+def test_one_level_is_ijepa(shared):
+    """A head with one patch level is exactly I-JEPA's loss, recomputed by
+    hand, in both predictor layouts."""
+    model = build([PATCH], (1.0, ), shared)
     x = torch.randn(4, 3, 32, 32)
     step = int(model.num_steps)
     losses = model(x, mode='loss')
-    assert list(losses) == ['loss_level0']
+    assert [k for k in losses if 'loss' in k] == ['loss_level0']
 
     # Same masks: the draw depends on (seed, rank, step) only.
-    from hjepa.models.utils.seeding import MASK_STREAM, step_generator
     gen = step_generator(torch.Generator(), model.seed, step, MASK_STREAM)
     masks = model.masker.sample(4, (8, 8), gen)
     ctx, tgt = masks['context'], masks['targets']
@@ -59,7 +77,8 @@ def test_one_level_is_ijepa():
         h = F.layer_norm(h, h.shape[-1:])
         target = gather_tokens(h, tgt.flatten(1)).view(4 * 4, -1, 192)
     z = model.backbone(x, ctx)[-1]
-    pred = model.predictor(z, ctx, tgt)
+    pred, queries = model.predictor(z, ctx, tgt)
+    assert queries is None
     expected = F.smooth_l1_loss(pred, target)
     torch.testing.assert_close(losses['loss_level0'], expected)
 
@@ -91,31 +110,38 @@ def test_extract_feat_and_modes():
 
 def test_bad_level_weights():
     with pytest.raises(ValueError, match='level_weights'):
-        HJEPA(
-            backbone=dict(
-                type='HJEPAViT', arch='tiny', img_size=32, patch_size=4),
-            predictor=dict(type='HJEPAPredictor'),
-            masker=dict(type='MultiBlockMasker'),
-            num_levels=2,
-            level_weights=(1.0, ))
+        build(weights=(1.0, ))
+    with pytest.raises(ValueError, match='non-negative'):
+        build(weights=(1.0, -5.0, 0.25))
+
+
+def test_old_level_arguments_say_where_they_went():
+    with pytest.raises(ValueError, match='moved into the head'):
+        build(num_levels=3)
+
+
+def test_region_level_must_fit_the_grid():
+    with pytest.raises(ValueError, match='finer than the patch grid'):
+        build([PATCH, dict(kind='region', grid=16)], (1.0, 1.0))
 
 
 def test_accepts_built_modules():
-    from hjepa.models import (HJEPAPredictor, HJEPAViT, LevelProjectionNeck,
-                              MultiBlockMasker)
+    from hjepa.models import HJEPAPredictor, HJEPAViT, MultiBlockMasker
     vit = HJEPAViT(
         arch=dict(name='tiny', num_layers=1), img_size=32, patch_size=4)
+    head = HierarchicalLatentHead(
+        192,
+        96, [PATCH, dict(kind='window', side=2)], (1.0, 0.5),
+        loss=SmoothL1LatentLoss())
     model = HJEPA(
         backbone=vit,
         predictor=HJEPAPredictor(192, 96, 1, 3, grid_size=8),
         masker=MultiBlockMasker(),
-        neck=LevelProjectionNeck(192, num_levels=2),
-        loss=SmoothL1LatentLoss(),
-        num_levels=2,
-        level_weights=(1.0, 0.5))
-    assert model.backbone is vit
+        head=head)
+    assert model.backbone is vit and model.head is head
+    assert model.num_levels == 2
     losses = model(torch.randn(2, 3, 32, 32), mode='loss')
-    assert set(losses) == {'loss_level0', 'loss_level1'}
+    assert {'loss_level0', 'loss_level1'} <= set(losses)
 
 
 def test_training_keeps_target_encoder_in_eval():
@@ -137,3 +163,29 @@ def test_context_augment_reaches_only_the_context_encoder():
     model(x, mode='loss')
     assert torch.equal(seen['target'], x)
     assert not torch.equal(seen['context'], x)
+
+
+def test_regulariser_only_skips_the_predictor():
+    model = build(
+        weights=(0.0, 0.0, 0.0),
+        head=dict(regularizer=dict(type='SIGReg'), reg_weight=1.0))
+    called = []
+    model.predictor.register_forward_hook(lambda *a: called.append(1))
+    losses = model(torch.randn(8, 3, 32, 32), mode='loss')
+    assert set(k for k in losses if 'loss' in k) == {'loss_reg'}
+    assert not called
+
+
+def test_legacy_checkpoint_keys_migrate():
+    """A state dict of the layout before the head owned the window levels'
+    projections (``neck.heads.{l}``) loads, and the projections land in
+    ``head.projs.{l}``."""
+    model = build([PATCH, dict(kind='window', side=2)], (1.0, 0.5))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    old = {
+        k.replace('head.projs.', 'neck.heads.'): v.clone() + 1
+        for k, v in state.items()
+    }
+    model.load_state_dict(old)
+    torch.testing.assert_close(model.head.projs[1].weight,
+                               state['head.projs.1.weight'] + 1)

@@ -1,6 +1,8 @@
+import pytest
 import torch
 
 from hjepa.models.utils import window_ids, window_pool
+from hjepa.models.utils.pooling import region_ids, region_pool_matrix
 
 
 def brute_force(tokens, idx, grid, level):
@@ -49,3 +51,27 @@ def test_odd_grid_has_partial_windows():
     ids, n = window_ids(torch.arange(9), (3, 3), 1)
     assert n == 4
     assert ids.tolist() == [0, 0, 1, 0, 0, 1, 2, 2, 3]
+
+
+@pytest.mark.parametrize('grid,regions,sizes', [
+    ((8, 8), (2, 2), [16] * 4),
+    ((8, 8), (1, 1), [64]),
+    ((14, 14), (3, 3), [25, 25, 20, 25, 25, 20, 20, 20, 16]),
+    ((7, 5), (2, 2), [12, 8, 9, 6]),
+])
+def test_regions_tile_any_grid(grid, regions, sizes):
+    ids = region_ids(grid, regions)
+    assert ids.shape == (grid[0] * grid[1], )
+    assert torch.bincount(ids).tolist() == sizes
+    # regions are rectangles of the 2-D grid, row-major
+    assert torch.equal(ids.view(grid), ids.view(grid).cummax(1).values)
+    pool = region_pool_matrix(grid, regions)
+    torch.testing.assert_close(pool.sum(1), torch.ones(len(sizes)))
+    x = torch.randn(grid[0] * grid[1], 3)
+    for r in range(len(sizes)):
+        torch.testing.assert_close(pool[r] @ x, x[ids == r].mean(0))
+
+
+def test_region_grid_larger_than_the_patch_grid_is_refused():
+    with pytest.raises(ValueError, match=r'region grid \(9, 2\)'):
+        region_ids((8, 8), (9, 2))

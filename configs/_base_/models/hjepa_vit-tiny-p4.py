@@ -4,12 +4,24 @@ model = dict(
     backbone=dict(
         type='HJEPAViT', arch=dict(name='tiny'), img_size=32, patch_size=4),
     predictor=dict(
-        type='HJEPAPredictor', embed_dims=192, num_layers=6, num_heads=6),
+        type='HJEPAPredictor',
+        shared_context=True,
+        embed_dims=192,
+        num_layers=6,
+        num_heads=6),
     masker=dict(type='MultiBlockMasker'),
-    neck=dict(type='LevelProjectionNeck', num_layers=1),
-    loss=dict(type='SmoothL1LatentLoss'),
-    num_levels=3,
-    level_weights=(1.0, 0.5, 0.25),
+    head=dict(
+        type='HierarchicalLatentHead',
+        # every target-block patch (I-JEPA's task), the mean of each
+        # quadrant of the image, the mean of the whole image; the coarse
+        # levels are query tokens of the predictor (HierarchicalLatentHead)
+        levels=[
+            dict(kind='patch'),
+            dict(kind='region', grid=2),
+            dict(kind='region', grid=1),
+        ],
+        level_weights=(1.0, 0.5, 0.5),
+        loss=dict(type='SmoothL1LatentLoss')),
     data_preprocessor=dict(
         type='HJEPADataPreprocessor',
         mean=(125.3, 123.0, 113.9),

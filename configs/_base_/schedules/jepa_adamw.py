@@ -1,6 +1,10 @@
 # I-JEPA's optimisation: AdamW, linear warm-up then cosine learning rate,
 # weight decay rising 0.04 -> 0.4 on a cosine, none on biases and norms.
-# Leaf configs set max_epochs, warmup_epochs and the learning rates.
+# The schedule is written for 300 epochs with 40 of warm-up; with
+# auto_fit_schedule it follows the training length a leaf (or
+# --cfg-options train_cfg.max_epochs=N) sets, warm-up keeping its share
+# (hjepa.utils.fit_schedule_to_length). Leaves set train_cfg.max_epochs and
+# optim_wrapper.optimizer.lr.
 max_epochs = 300
 warmup_epochs = 40
 base_lr = 1e-3
@@ -11,11 +15,15 @@ final_weight_decay = 0.4
 
 optim_wrapper = dict(
     type='OptimWrapper',
+    # fused AdamW (CPU and GPU) on two groups, decay and no decay, instead
+    # of one group per tensor
     optimizer=dict(
         type='AdamW',
         lr=base_lr,
         betas=(0.9, 0.999),
-        weight_decay=weight_decay),
+        weight_decay=weight_decay,
+        fused=True),
+    constructor='GroupedOptimWrapperConstructor',
     paramwise_cfg=dict(
         norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0),
 )
@@ -44,4 +52,5 @@ param_scheduler = [
         convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+auto_fit_schedule = True
 auto_scale_lr = dict(enable=False, base_batch_size=2048)

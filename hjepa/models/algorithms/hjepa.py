@@ -1,16 +1,14 @@
 """H-JEPA: I-JEPA's latent prediction at several granularities."""
 import copy
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from hjepa.registry import MODELS
-from ..utils.layers import gather_tokens
-from ..utils.pooling import window_pool
-from ..utils.seeding import CONTEXT_AUGMENT_STREAM, MASK_STREAM, step_generator
+from ..utils.seeding import (CONTEXT_AUGMENT_STREAM, MASK_STREAM, REG_STREAM,
+                             step_generator)
 
 
 def _build(cfg_or_module, **defaults):
@@ -23,17 +21,26 @@ def _build(cfg_or_module, **defaults):
     return cfg_or_module
 
 
+def _migrate_keys(state_dict, prefix, *args) -> None:
+    from hjepa.utils.checkpoint import migrate_state_dict
+    migrate_state_dict(state_dict, prefix)
+
+
+_MOVED_TO_HEAD = ('neck', 'loss', 'num_levels', 'level_weights', 'target_norm')
+
+
 @MODELS.register_module()
 class HJEPA(BaseModel):
     """Hierarchical Joint-Embedding Predictive Architecture.
 
-    A context encoder sees the context patches; a predictor predicts the
-    representations that an EMA target encoder gives the target blocks.
-    Level 0 compares them patch by patch (I-JEPA). Level ``l > 0`` averages
-    predictions and targets over the target patches inside each
-    ``2**l x 2**l`` window of the patch grid, passes the pooled predictions
-    through that level's projection head, and compares them with the
-    pooled (re-normalised) targets. ``num_levels=1`` is exactly I-JEPA.
+    Wiring only: a context encoder (``backbone``) sees the context patches
+    that the ``masker`` leaves visible; an EMA copy of it, the target
+    encoder, sees the whole image and gives the targets; the ``predictor``
+    predicts, from the context, the target blocks' tokens and the query
+    tokens of the ``head``'s coarse levels; the ``head`` builds every
+    level's targets from the target encoder's tokens and scores the
+    predictions (:class:`HierarchicalLatentHead`). A head with one patch
+    level is exactly I-JEPA.
 
     The target encoder is updated by :class:`TargetEncoderEMAHook` after
     every optimizer step, through :meth:`update_target_encoder`.
@@ -41,21 +48,23 @@ class HJEPA(BaseModel):
     Args:
         backbone: Context encoder (config or module); the target encoder is
             a copy of it.
-        predictor: Predictor head; ``in_dims`` and ``grid_size`` default to
-            the backbone's.
+        predictor: Predictor; ``in_dims`` and ``grid_size`` default to the
+            backbone's.
         masker: Mask sampler with ``sample(batch_size, grid_size, gen)``.
-        neck: Per-level projection heads; ``in_dims`` and ``num_levels``
-            default to the backbone's width and ``num_levels``.
-        loss: Latent loss, e.g. ``SmoothL1LatentLoss``.
-        num_levels: Hierarchy levels, level 0 included.
-        level_weights: Loss weight of each level.
-        target_norm: Layer-normalise target tokens (and pooled targets).
+        head: Hierarchical head; ``in_dims`` and ``pred_dims`` default to
+            the backbone's and the predictor's widths.
         context_augment: Optional batch augmentation (e.g.
             ``BatchColorJitter``) applied to the context encoder's input
             only; the target encoder sees the image as it is. None (the
             default, and I-JEPA) gives both the same image. Its ``mean``
             and ``std`` default to the data preprocessor's.
         seed: Seed of the mask draws, combined with rank and step.
+        compile: ``torch.compile`` every transformer block of both encoders
+            and the predictor (True, or a dict of ``torch.compile``
+            arguments). Blocks are where a small ViT's time goes outside
+            the matmuls (norms, GELU, residuals, casts), their shapes vary
+            only in the token count, and state-dict keys stay as they are.
+            ``tools/train.py --compile`` sets it.
         data_preprocessor: Batch preprocessor config.
         init_cfg: mmengine initialisation config.
     """
@@ -64,28 +73,28 @@ class HJEPA(BaseModel):
                  backbone: Union[dict, nn.Module],
                  predictor: Union[dict, nn.Module],
                  masker: Union[dict, object],
-                 neck: Optional[Union[dict, nn.Module]] = None,
-                 loss: Union[dict,
-                             nn.Module] = dict(type='SmoothL1LatentLoss'),
-                 num_levels: int = 3,
-                 level_weights: Sequence[float] = (1.0, 0.5, 0.25),
-                 target_norm: bool = True,
+                 head: Optional[Union[dict, nn.Module]] = None,
                  context_augment: Optional[Union[dict, nn.Module]] = None,
                  seed: int = 0,
+                 compile: Union[bool, dict] = False,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 **moved) -> None:
+        if moved:
+            unknown = sorted(set(moved) - set(_MOVED_TO_HEAD))
+            if unknown:
+                raise TypeError(f'HJEPA got unexpected arguments {unknown}')
+            raise ValueError(
+                f'HJEPA arguments {sorted(moved)} moved into the head: write '
+                "head=dict(type='HierarchicalLatentHead', levels=[...], "
+                'level_weights=[...], loss=..., target_norm=...) (see '
+                'configs/_base_/models/hjepa_vit-tiny-p4.py; the old '
+                "window pooling is levels=[dict(kind='patch'), "
+                "dict(kind='window', side=2), ...])")
         if data_preprocessor is None:
             data_preprocessor = dict(type='HJEPADataPreprocessor')
         super().__init__(
             data_preprocessor=_build(data_preprocessor), init_cfg=init_cfg)
-        if num_levels < 1:
-            raise ValueError(f'num_levels {num_levels} must be >= 1')
-        if len(level_weights) != num_levels:
-            raise ValueError(f'level_weights {tuple(level_weights)} must have '
-                             f'one weight per level ({num_levels})')
-        self.num_levels = num_levels
-        self.level_weights = tuple(float(w) for w in level_weights)
-        self.target_norm = target_norm
         self.seed = seed
 
         self.backbone = _build(backbone)
@@ -94,13 +103,15 @@ class HJEPA(BaseModel):
         self.target_encoder.requires_grad_(False)
         self.predictor = _build(
             predictor, in_dims=dims, grid_size=self.backbone.grid_size)
-        self.neck = _build(
-            neck if neck is not None else dict(type='LevelProjectionNeck'),
+        self.head = _build(
+            head if head is not None else dict(type='HierarchicalLatentHead'),
             in_dims=dims,
-            num_levels=num_levels)
-        if getattr(self.neck, 'num_levels', num_levels) < num_levels:
-            raise ValueError(f'the neck has heads for {self.neck.num_levels} '
-                             f'levels, the model num_levels={num_levels}')
+            pred_dims=self.predictor.embed_dims)
+        self.head.check_grid(self.backbone.grid_size)
+        if self.head.target_layers > self.target_encoder.num_layers:
+            raise ValueError(
+                f'the head averages the last {self.head.target_layers} '
+                f'blocks; the encoder has {self.target_encoder.num_layers}')
         self.masker = _build(masker)
         self.context_augment = None
         if context_augment is not None:
@@ -110,9 +121,25 @@ class HJEPA(BaseModel):
                 std=pre.std.flatten().tolist()) if hasattr(pre,
                                                            'mean') else {}
             self.context_augment = _build(context_augment, **norm)
-        self.loss_module = _build(loss)
         self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
         self.generator = torch.Generator()
+        # checkpoints of earlier layouts load through a key migration
+        self._register_load_state_dict_pre_hook(_migrate_keys)
+        if compile:
+            self.compile_blocks(
+                **(compile if isinstance(compile, dict) else {}))
+
+    def compile_blocks(self, **kwargs) -> None:
+        """``torch.compile`` every transformer block in place."""
+        from ..utils.layers import TransformerBlock
+        for module in self.modules():
+            if isinstance(module, TransformerBlock):
+                module.compile(**kwargs)
+
+    @property
+    def num_levels(self) -> int:
+        """Levels of the hierarchy (the head's)."""
+        return self.head.num_levels
 
     def init_weights(self) -> None:
         super().init_weights()
@@ -130,8 +157,7 @@ class HJEPA(BaseModel):
             raise ValueError(f'EMA momentum {momentum} must be in [0, 1]')
         target = list(self.target_encoder.parameters())
         source = list(self.backbone.parameters())
-        torch._foreach_mul_(target, momentum)
-        torch._foreach_add_(target, source, alpha=1.0 - momentum)
+        torch._foreach_lerp_(target, source, 1.0 - momentum)
 
     def forward(self,
                 inputs: torch.Tensor,
@@ -156,13 +182,15 @@ class HJEPA(BaseModel):
         return net(inputs)[-1].mean(1)
 
     def loss(self, inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Sample masks, predict the target blocks, and score each level.
+        """Sample masks, predict the targets, and score every level.
 
         Args:
             inputs: Normalised images [B, C, H, W].
 
         Returns:
-            ``loss_level{l}`` for every level, already weighted.
+            The head's losses (``loss_level{l}``, already weighted, and
+            ``loss_reg`` with a regulariser), and ``n_ctx``, the context
+            tokens each sample kept (logged only).
         """
         B = inputs.shape[0]
         p = self.backbone.patch_size
@@ -173,14 +201,12 @@ class HJEPA(BaseModel):
         masks = self.masker.sample(B, grid, gen)
         ctx_idx = masks['context'].to(inputs.device)  # [B, N_ctx]
         tgt_idx = masks['targets'].to(inputs.device)  # [B, M, N_tgt]
-        _, M, n_tgt = tgt_idx.shape
 
         with torch.no_grad():
-            h = self.target_encoder(inputs)[-1].float()  # [B, N, D]
-            if self.target_norm:
-                h = F.layer_norm(h, h.shape[-1:])
-            target = gather_tokens(h, tgt_idx.flatten(1))
-            target = target.view(B * M, n_tgt, -1)  # [B*M, N_tgt, D]
+            n = self.target_encoder.num_layers
+            feats = self.target_encoder(
+                inputs, out_indices=range(n - self.head.target_layers, n))
+            target = self.head.targets(feats)  # [B, N, D]
 
         context_inputs = inputs
         if self.context_augment is not None:
@@ -189,17 +215,15 @@ class HJEPA(BaseModel):
                 step_generator(self.generator, self.seed, step,
                                CONTEXT_AUGMENT_STREAM))
         context = self.backbone(context_inputs, ctx_idx)[-1]  # [B, N_ctx, D]
-        pred = self.predictor(context, ctx_idx, tgt_idx, grid).float()
-        flat_idx = tgt_idx.flatten(0, 1)  # [B*M, N_tgt]
-
-        losses = {}
-        for level, weight in enumerate(self.level_weights):
-            p_l, valid = window_pool(pred, flat_idx, grid, level)
-            with torch.no_grad():
-                t_l, _ = window_pool(target, flat_idx, grid, level)
-                if level > 0 and self.target_norm:
-                    t_l = F.layer_norm(t_l, t_l.shape[-1:])
-            p_l = self.neck(p_l, level)
-            losses[f'loss_level{level}'] = weight * self.loss_module(
-                p_l, t_l, valid)
+        block_pred = query_pred = None
+        if self.head.needs_prediction:
+            queries, groups = self.head.queries(grid, inputs.device)
+            block_pred, query_pred = self.predictor(context, ctx_idx, tgt_idx,
+                                                    grid, queries, groups)
+        losses = self.head.loss(
+            block_pred, query_pred, target, tgt_idx, grid, context,
+            step_generator(self.generator, self.seed, step, REG_STREAM))
+        # logged, not summed (no 'loss' in the name): how much context the
+        # masks left, the batch's smallest
+        losses['n_ctx'] = torch.tensor(float(ctx_idx.shape[1]))
         return losses

@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 
 from hjepa.registry import MODELS
 from ..utils.layers import (TransformerBlock, gather_tokens, init_vit_weights,
-                            rescale_blocks)
+                            rescale_blocks, run_block)
 from ..utils.pos_embed import sincos_2d
 
 
@@ -36,6 +36,8 @@ class HJEPAViT(BaseModule):
         final_norm: Apply a LayerNorm to the last block's output.
         qkv_bias: Bias in the attention's qkv projection.
         drop_path_rate: Stochastic depth of the last block, linear in depth.
+        with_cp: Activation checkpointing of every block when training
+            (recompute in the backward pass; less memory, more compute).
         init_cfg: mmengine initialisation config, e.g. a ``Pretrained`` one.
     """
 
@@ -57,8 +59,10 @@ class HJEPAViT(BaseModule):
                  final_norm: bool = True,
                  qkv_bias: bool = True,
                  drop_path_rate: float = 0.0,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         settings = self._parse_arch(arch)
         self.embed_dims = int(settings['embed_dims'])
         self.num_layers = int(settings['num_layers'])
@@ -166,15 +170,20 @@ class HJEPAViT(BaseModule):
         return sincos_2d(self.embed_dims,
                          grid_size).to(self.pos_embed.device).unsqueeze(0)
 
-    def forward(self,
-                x: torch.Tensor,
-                idx: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor]:
+    def forward(
+            self,
+            x: torch.Tensor,
+            idx: Optional[torch.Tensor] = None,
+            out_indices: Optional[Sequence[int]] = None
+    ) -> Tuple[torch.Tensor]:
         """Encode images, optionally keeping only some patch tokens.
 
         Args:
             x: Images of shape [B, C, H, W].
             idx: Indices of the patch tokens to encode, [B, K], row-major
                 over the patch grid; None encodes all of them.
+            out_indices: Blocks to return for this call (non-negative),
+                instead of the configured ``out_indices``.
 
         Returns:
             One tensor per ``out_indices``: [B, K, D] tokens, or
@@ -188,12 +197,14 @@ class HJEPAViT(BaseModule):
         if idx is not None and self.out_type == 'featmap':
             raise ValueError("out_type='featmap' needs all tokens, got idx")
 
+        wanted = self.out_indices if out_indices is None else sorted(
+            out_indices)
         outs = []
-        for i, block in enumerate(self.blocks):
-            x = block(x)
+        for i in range(wanted[-1] + 1):
+            x = run_block(self.blocks[i], x, with_cp=self.with_cp)
             if i == self.num_layers - 1:
                 x = self.norm(x)
-            if i in self.out_indices:
+            if i in wanted:
                 outs.append(self._format(x, grid))
         return tuple(outs)
 

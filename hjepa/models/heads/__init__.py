@@ -1,3 +1,4 @@
-from .predictor import HJEPAPredictor
+from .hierarchical_head import HierarchicalLatentHead
+from .predictor import HJEPAPredictor, shared_context_mask
 
-__all__ = ['HJEPAPredictor']
+__all__ = ['HJEPAPredictor', 'HierarchicalLatentHead', 'shared_context_mask']

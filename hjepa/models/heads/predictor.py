@@ -1,4 +1,4 @@
-"""The narrow ViT that predicts target-block representations."""
+"""The narrow ViT that predicts target representations from the context."""
 from typing import Optional, Tuple
 
 import torch
@@ -7,8 +7,62 @@ from mmengine.model import BaseModule
 
 from hjepa.registry import MODELS
 from ..utils.layers import (TransformerBlock, gather_tokens, init_vit_weights,
-                            rescale_blocks)
+                            rescale_blocks, run_block)
 from ..utils.pos_embed import sincos_2d
+
+
+def shared_context_mask(n_ctx: int,
+                        num_blocks: int,
+                        block_len: int,
+                        query_groups: Tuple[int, ...] = (),
+                        query_attention: str = 'all',
+                        device=None) -> torch.Tensor:
+    """Attention mask of one sequence holding the context, every target
+    block and the query tokens: ``[ctx | block_1 ... block_M | queries]``.
+
+    Context tokens attend to the context only (so they are what a sequence
+    of the context alone would give); a block's tokens attend to the context
+    and their own block, never another block (so each block is predicted as
+    if it were alone with the context, as in I-JEPA); query tokens attend to
+    the context and to queries as ``query_attention`` says.
+
+    Args:
+        n_ctx: Context tokens.
+        num_blocks: Target blocks M.
+        block_len: Tokens per block.
+        query_groups: Query tokens of each query level, finest first.
+        query_attention: ``'all'`` (every query sees every query),
+            ``'level'`` (its own level's) or ``'finer'`` (its own level's
+            and every finer level's).
+        device: Device of the mask.
+
+    Returns:
+        Boolean mask [L, L], True where a row may attend to a column.
+    """
+    if query_attention not in ('all', 'level', 'finer'):
+        raise ValueError(f"query_attention {query_attention!r} must be "
+                         "'all', 'level' or 'finer'")
+    n_blocks = num_blocks * block_len
+    n_query = sum(query_groups)
+    L = n_ctx + n_blocks + n_query
+    # group id of every token: 0 context, 1..M blocks, M+1.. query levels
+    group = torch.zeros(L, dtype=torch.long, device=device)
+    group[n_ctx:n_ctx + n_blocks] = torch.arange(
+        1, num_blocks + 1, device=device).repeat_interleave(block_len)
+    start = n_ctx + n_blocks
+    for level, n in enumerate(query_groups):
+        group[start:start + n] = num_blocks + 1 + level
+        start += n
+    row, col = group[:, None], group[None, :]
+    is_query_row = row > num_blocks
+    is_query_col = col > num_blocks
+    if query_attention == 'all':
+        query_ok = is_query_col
+    elif query_attention == 'level':
+        query_ok = col == row
+    else:
+        query_ok = is_query_col & (col <= row)
+    return (col == 0) | (col == row) | (is_query_row & query_ok)
 
 
 @MODELS.register_module()
@@ -17,9 +71,23 @@ class HJEPAPredictor(BaseModule):
 
     Context tokens are projected to the predictor's (narrower) width and get
     position embeddings; every target block adds one learned mask token per
-    target position, carrying that position's embedding. The context is
-    repeated once per target block, so all blocks of a batch are predicted
-    in one pass of shape [B * M, N_ctx + N_tgt, D_pred].
+    target position, carrying that position's embedding. Extra *query*
+    tokens (built by a head, e.g. one per region of a coarse hierarchy
+    level) can be appended; they are predicted in the same pass.
+
+    Two ways to lay out a batch:
+
+    * ``shared_context=False`` (I-JEPA): the context is repeated once per
+      target block, one sequence ``[ctx | block_m]`` of length
+      ``N_ctx + N_tgt`` per block, ``B * M`` sequences. Query tokens are
+      appended to every block's sequence and their predictions averaged
+      over the M copies.
+    * ``shared_context=True``: one sequence per image,
+      ``[ctx | block_1 ... block_M | queries]``, with an attention mask
+      that keeps the blocks apart (see :func:`shared_context_mask`): the
+      context is encoded once instead of M times. Context tokens do not
+      attend to the mask tokens here, which I-JEPA's layout lets them do,
+      so the two layouts are different models.
 
     Args:
         in_dims: Width of the encoder tokens it reads and predicts.
@@ -29,6 +97,10 @@ class HJEPAPredictor(BaseModule):
         grid_size: ``(H, W)`` of the patch grid (an int for square).
         mlp_ratio: MLP hidden width over ``embed_dims``.
         drop_path_rate: Stochastic depth of the last block.
+        with_cp: Activation checkpointing of every block when training.
+        shared_context: One sequence per image instead of one per block.
+        query_attention: Which query tokens a query token attends to in the
+            shared layout: ``'all'``, ``'level'`` or ``'finer'``.
         init_cfg: mmengine initialisation config.
     """
 
@@ -40,12 +112,19 @@ class HJEPAPredictor(BaseModule):
                  grid_size=14,
                  mlp_ratio: float = 4.0,
                  drop_path_rate: float = 0.0,
+                 with_cp: bool = False,
+                 shared_context: bool = False,
+                 query_attention: str = 'all',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.grid_size = (grid_size, grid_size) if isinstance(
             grid_size, int) else tuple(grid_size)
         self.in_dims = in_dims
         self.embed_dims = embed_dims
+        self.shared_context = shared_context
+        self.with_cp = with_cp
+        shared_context_mask(0, 0, 0, (), query_attention)  # validates
+        self.query_attention = query_attention
         self.embed = nn.Linear(in_dims, embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.register_buffer(
@@ -75,12 +154,16 @@ class HJEPAPredictor(BaseModule):
         return sincos_2d(self.embed_dims, tuple(grid_size)).to(
             self.pos_embed.device).unsqueeze(0)
 
-    def forward(self,
-                context: torch.Tensor,
-                context_idx: torch.Tensor,
-                target_idx: torch.Tensor,
-                grid_size: Optional[Tuple[int, int]] = None) -> torch.Tensor:
-        """Predict the target tokens.
+    def forward(
+        self,
+        context: torch.Tensor,
+        context_idx: torch.Tensor,
+        target_idx: torch.Tensor,
+        grid_size: Optional[Tuple[int, int]] = None,
+        queries: Optional[torch.Tensor] = None,
+        query_groups: Tuple[int, ...] = ()
+    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Predict the target tokens (and the query tokens, if any).
 
         Args:
             context: Encoded context tokens [B, N_ctx, D_in].
@@ -88,20 +171,52 @@ class HJEPAPredictor(BaseModule):
             target_idx: Patch indices of M target blocks [B, M, N_tgt].
             grid_size: ``(H, W)`` of the patch grid the indices refer to;
                 defaults to the configured one.
+            queries: Query tokens [1 or B, R, D_pred] (positions already
+                added), or None.
+            query_groups: Queries per level, summing to R (for the
+                attention mask); one group of R when empty.
 
         Returns:
             Predictions [B * M, N_tgt, D_in], sample-major (the M blocks of
-            sample 0 first).
+            sample 0 first), and the queries' predictions [B, R, D_in] (None
+            without queries).
         """
         B, M, n_tgt = target_idx.shape
+        n_ctx = context.shape[1]
         pos = self.position_embedding(grid_size).expand(B, -1, -1)
         x = self.embed(context) + gather_tokens(pos, context_idx)
-        x = x.repeat_interleave(M, dim=0)  # [B*M, N_ctx, D_pred]
-
         tgt_pos = gather_tokens(pos, target_idx.flatten(1))  # [B, M*N_tgt, D]
-        tgt = self.mask_token + tgt_pos.view(B * M, n_tgt, -1)
-        x = torch.cat([x, tgt.to(x.dtype)], dim=1)
+        tgt = (self.mask_token + tgt_pos).to(x.dtype)
+        n_query = 0
+        if queries is not None:
+            n_query = queries.shape[1]
+            queries = queries.to(x.dtype).expand(B, -1, -1)  # [B, R, D]
+            query_groups = tuple(query_groups) or (n_query, )
+            if sum(query_groups) != n_query:
+                raise ValueError(f'query_groups {query_groups} must sum to '
+                                 f'the {n_query} query tokens')
+
+        if self.shared_context:
+            x = torch.cat([x, tgt] + ([queries] if n_query else []), dim=1)
+            mask = shared_context_mask(n_ctx, M, n_tgt,
+                                       query_groups if n_query else (),
+                                       self.query_attention, x.device)
+            for block in self.blocks:
+                x = run_block(block, x, mask, self.with_cp)
+            x = self.proj(self.norm(x[:, n_ctx:]))  # [B, M*N_tgt + R, D_in]
+            pred = x[:, :M * n_tgt].reshape(B * M, n_tgt, -1)
+            return pred, (x[:, M * n_tgt:] if n_query else None)
+
+        x = x.repeat_interleave(M, dim=0)  # [B*M, N_ctx, D_pred]
+        parts = [x, tgt.view(B * M, n_tgt, -1)]
+        if n_query:
+            parts.append(queries.repeat_interleave(M, dim=0))
+        x = torch.cat(parts, dim=1)
         for block in self.blocks:
-            x = block(x)
-        x = self.norm(x[:, -n_tgt:])  # [B*M, N_tgt, D_pred]
-        return self.proj(x)  # [B*M, N_tgt, D_in]
+            x = run_block(block, x, with_cp=self.with_cp)
+        x = self.proj(self.norm(x[:, n_ctx:]))  # [B*M, N_tgt + R, D_in]
+        pred = x[:, :n_tgt]
+        if not n_query:
+            return pred, None
+        query_pred = x[:, n_tgt:].unflatten(0, (B, M)).mean(1)  # [B, R, D]
+        return pred, query_pred

@@ -1,4 +1,3 @@
-from .level_projector import LevelProjectionNeck
 from .simple_feature_pyramid import SimpleFeaturePyramid
 
-__all__ = ['LevelProjectionNeck', 'SimpleFeaturePyramid']
+__all__ = ['SimpleFeaturePyramid']

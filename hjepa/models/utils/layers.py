@@ -4,6 +4,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 
 class DropPath(nn.Module):
@@ -55,20 +56,37 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self,
+                x: torch.Tensor,
+                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Attend over tokens [B, N, C]; ``mask`` [N, N] (or broadcastable
+        to [B, heads, N, N]) is True where a query may attend to a key."""
         B, N, C = x.shape
         qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x [B, h, N, C/h]
         if x.device.type == 'cpu' and q.dtype != torch.float32:
-            # PyTorch's fused CPU attention is several times faster in fp32
-            # than in bf16 (forward + backward, measured on AVX-512/AMX), and
-            # autocast would cast fp32 inputs back to bf16.
-            with torch.autocast('cpu', enabled=False):
-                out = F.scaled_dot_product_attention(q.float(), k.float(),
-                                                     v.float()).to(q.dtype)
+            out = self._math_attention(q, k, v, mask)
         else:
-            out = F.scaled_dot_product_attention(q, k, v)  # [B, h, N, C/h]
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask)  # [B, h, N, C/h]
         return self.proj(out.transpose(1, 2).reshape(B, N, C))
+
+    @staticmethod
+    def _math_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                        mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """softmax(q k^T / sqrt(d)) v in low precision, softmax in fp32.
+
+        On CPUs under bf16 autocast, PyTorch's fused attention kernels are
+        slower than these two matmuls for the short sequences of small
+        images (fused fp32 2.3x and fused bf16 5x slower, forward and
+        backward, [128, 3, 64, 64], on an AMD EPYC with AVX-512 BF16;
+        ``tools/benchmarks/pretrain_throughput.py`` prints the split).
+        """
+        attn = (q * q.shape[-1]**-0.5) @ k.transpose(-2, -1)  # [B, h, N, N]
+        if mask is not None:
+            attn = attn.masked_fill(~mask, float('-inf'))
+        attn = attn.float().softmax(-1).to(v.dtype)
+        return attn @ v  # [B, h, N, C/h]
 
 
 class TransformerBlock(nn.Module):
@@ -89,9 +107,24 @@ class TransformerBlock(nn.Module):
         self.drop_path = DropPath(
             drop_path) if drop_path > 0 else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path(self.attn(self.norm1(x)))
+    def forward(self,
+                x: torch.Tensor,
+                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        x = x + self.drop_path(self.attn(self.norm1(x), mask))
         return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+def run_block(block: nn.Module,
+              x: torch.Tensor,
+              mask: Optional[torch.Tensor] = None,
+              with_cp: bool = False) -> torch.Tensor:
+    """``block(x, mask)``, with activation checkpointing when asked and a
+    backward pass will follow: the block's activations are recomputed in
+    the backward pass instead of being kept (less memory, ~1/3 more
+    compute)."""
+    if with_cp and torch.is_grad_enabled() and x.requires_grad:
+        return checkpoint(block, x, mask, use_reentrant=False)
+    return block(x, mask)
 
 
 def init_vit_weights(module: nn.Module, std: float = 0.02) -> None:

@@ -57,3 +57,40 @@ def window_pool(tokens: torch.Tensor, idx: torch.Tensor, grid_size: Tuple[int,
         1, win, tokens.new_ones(win.shape))  # [B, W_n]
     means = sums / counts.clamp(min=1).unsqueeze(-1)
     return means, counts > 0
+
+
+def region_ids(grid_size: Tuple[int, int],
+               region_grid: Tuple[int, int]) -> torch.Tensor:
+    """Region of every patch when the patch grid is cut into
+    ``region_grid`` near-equal regions.
+
+    Rows are split into ``region_grid[0]`` bands and columns into
+    ``region_grid[1]``, with sizes differing by at most one patch, so any
+    grid works: an 8 x 8 grid in 2 x 2 regions gives 4 x 4 quadrants, a
+    14 x 14 grid in 3 x 3 gives bands of 5, 5 and 4.
+
+    Args:
+        grid_size: ``(H, W)`` of the patch grid.
+        region_grid: ``(h, w)`` regions, each at most the grid's side.
+
+    Returns:
+        Long tensor [H * W] of row-major region indices in ``[0, h * w)``.
+    """
+    H, W = grid_size
+    h, w = region_grid
+    if not (1 <= h <= H and 1 <= w <= W):
+        raise ValueError(f'region grid {tuple(region_grid)} must be between '
+                         f'(1, 1) and the patch grid {tuple(grid_size)}')
+    rows = torch.arange(H) * h // H  # [H]
+    cols = torch.arange(W) * w // W  # [W]
+    return (rows[:, None] * w + cols[None, :]).flatten()
+
+
+def region_pool_matrix(grid_size: Tuple[int, int],
+                       region_grid: Tuple[int, int]) -> torch.Tensor:
+    """Averaging matrix [R, H * W]: row r holds 1 / |region r| on the
+    patches of region r (see :func:`region_ids`)."""
+    ids = region_ids(grid_size, region_grid)
+    num = region_grid[0] * region_grid[1]
+    onehot = torch.nn.functional.one_hot(ids, num).T.float()  # [R, N]
+    return onehot / onehot.sum(1, keepdim=True)

@@ -6,6 +6,7 @@ from mmengine.dist import get_rank
 AUGMENT_STREAM = 0
 MASK_STREAM = 1
 CONTEXT_AUGMENT_STREAM = 2
+REG_STREAM = 3
 
 
 def step_generator(generator: torch.Generator,

@@ -1,0 +1,335 @@
+"""Targets, query tokens, projections and losses of every hierarchy level."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from hjepa.registry import MODELS
+from ..utils.layers import gather_tokens
+from ..utils.pooling import region_pool_matrix, window_pool
+from ..utils.pos_embed import sincos_2d
+
+LEVEL_KINDS = ('patch', 'region', 'window')
+
+
+def _pair(value: Union[int, Sequence[int]]) -> Tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    if len(value) != 2:
+        raise ValueError(f'expected an int or an (h, w) pair, got {value}')
+    return int(value[0]), int(value[1])
+
+
+def _build(cfg_or_module):
+    return MODELS.build(cfg_or_module) if isinstance(cfg_or_module,
+                                                     dict) else cfg_or_module
+
+
+@MODELS.register_module()
+class HierarchicalLatentHead(BaseModule):
+    """What every level of the hierarchy predicts, and its loss.
+
+    Each entry of ``levels`` is one level:
+
+    * ``dict(kind='patch')``: every patch of every target block, the
+      predictor's output against the (layer-normalised) target token:
+      I-JEPA's task. ``levels=[dict(kind='patch')]`` is exactly I-JEPA.
+    * ``dict(kind='region', grid=(h, w))``: the patch grid is cut into
+      ``h x w`` near-equal regions (:func:`region_ids`; ``grid=1`` is the
+      whole image); the predictor gets one query token per region (a
+      learned level embedding plus the region's mean position embedding)
+      and predicts, from the context alone, the mean of the target
+      encoder's tokens over the *whole* region, normalised again. A coarse
+      level therefore asks for the gist of areas larger than any target
+      block, most of them partly hidden, which no linear read-out of the
+      patch predictions gives.
+    * ``dict(kind='window', side=s)``: the earlier design, kept for
+      comparison: predictions and targets of the target-block patches are
+      averaged over the ``s x s`` windows of the grid that they fall in,
+      the pooled predictions go through a linear head, and the pooled
+      targets are normalised again.
+
+    Options of a level: ``norm`` (normalise the pooled target again,
+    default True), ``proj`` (a linear head on the prediction; default True
+    for ``window`` levels, False for the others).
+
+    Args:
+        in_dims: Width of encoder tokens (targets and predictions).
+        pred_dims: Width of the predictor (query tokens).
+        levels: Level specifications, as above.
+        level_weights: Loss weight of each level, non-negative with a
+            positive sum unless a regulariser carries the loss.
+        learn_weights: Learn the level weights by homoscedastic uncertainty
+            (Kendall et al., 2018): level ``l`` contributes
+            ``w_l * (exp(-s_l) * L_l + s_l)`` with a learnt ``s_l``
+            (starting at 0), so its effective weight ``w_l * exp(-s_l)``
+            stays positive.
+        loss: Latent distance, e.g. ``SmoothL1LatentLoss``.
+        target_norm: Layer-normalise target tokens.
+        target_layers: Average the last ``target_layers`` blocks of the
+            target encoder, each layer-normalised (data2vec 2.0); 1 is the
+            last block only (I-JEPA).
+        regularizer: Optional anti-collapse term on the average-pooled
+            context-encoder tokens, e.g. ``SIGReg``.
+        reg_weight: Its weight.
+        query_init_std: Std of the level embeddings' initialisation.
+        init_cfg: mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 in_dims: int,
+                 pred_dims: int,
+                 levels: Sequence[dict] = (dict(kind='patch'), ),
+                 level_weights: Sequence[float] = (1.0, ),
+                 learn_weights: bool = False,
+                 loss: Union[dict,
+                             nn.Module] = dict(type='SmoothL1LatentLoss'),
+                 target_norm: bool = True,
+                 target_layers: int = 1,
+                 regularizer: Optional[Union[dict, nn.Module]] = None,
+                 reg_weight: float = 0.0,
+                 query_init_std: float = 0.02,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.levels = [
+            self._check_level(i, dict(lv)) for i, lv in enumerate(levels)
+        ]
+        if not self.levels:
+            raise ValueError('the head needs at least one level')
+        if len(level_weights) != len(self.levels):
+            raise ValueError(f'level_weights {tuple(level_weights)} must '
+                             f'have one weight per level ({len(self.levels)})')
+        weights = [float(w) for w in level_weights]
+        if any(w < 0 or w != w for w in weights):
+            raise ValueError(f'level_weights {tuple(level_weights)} must be '
+                             'non-negative')
+        if reg_weight < 0:
+            raise ValueError(f'reg_weight {reg_weight} must be >= 0')
+        if sum(weights) <= 0 and not (regularizer is not None
+                                      and reg_weight > 0):
+            raise ValueError(f'level_weights {tuple(level_weights)} sum to '
+                             '0 and no regulariser is weighted: nothing '
+                             'would be learnt')
+        if target_layers < 1:
+            raise ValueError(f'target_layers {target_layers} must be >= 1')
+        self.in_dims = in_dims
+        self.pred_dims = pred_dims
+        self.register_buffer(
+            'level_weights', torch.tensor(weights), persistent=False)
+        self.learn_weights = learn_weights
+        self.log_vars = nn.Parameter(torch.zeros(
+            len(weights))) if learn_weights else None
+        self.loss_module = _build(loss)
+        self.target_norm = target_norm
+        self.target_layers = target_layers
+        self.regularizer = _build(regularizer) if regularizer else None
+        self.reg_weight = float(reg_weight)
+
+        projs = []
+        for lv in self.levels:
+            use = lv.get('proj', lv['kind'] == 'window')
+            projs.append(nn.Linear(in_dims, in_dims) if use else nn.Identity())
+        self.projs = nn.ModuleList(projs)
+        self.region_levels = [
+            i for i, lv in enumerate(self.levels) if lv['kind'] == 'region'
+        ]
+        self.level_embed = nn.Parameter(
+            torch.zeros(len(self.region_levels),
+                        pred_dims)) if self.region_levels else None
+        self.query_init_std = query_init_std
+        self._pool_cache: Dict[tuple, torch.Tensor] = {}
+
+    @staticmethod
+    def _check_level(i: int, lv: dict) -> dict:
+        kind = lv.get('kind')
+        if kind not in LEVEL_KINDS:
+            raise ValueError(f'level {i} {lv}: kind must be one of '
+                             f'{LEVEL_KINDS}')
+        allowed = {'kind', 'norm', 'proj'} | {
+            'region': {'grid'},
+            'window': {'side'},
+            'patch': set()
+        }[kind]
+        unknown = set(lv) - allowed
+        if unknown:
+            raise ValueError(f'level {i} {lv}: unknown keys '
+                             f'{sorted(unknown)}; expected {sorted(allowed)}')
+        if kind == 'region':
+            lv['grid'] = _pair(lv.get('grid', 1))
+            if min(lv['grid']) < 1:
+                raise ValueError(f'level {i}: region grid {lv["grid"]} must '
+                                 'be at least (1, 1)')
+        if kind == 'window':
+            side = int(lv.get('side', 2))
+            if side < 2 or side & (side - 1):
+                raise ValueError(f'level {i}: window side {side} must be a '
+                                 'power of 2, >= 2 (1 is the patch level)')
+            lv['side'] = side
+        return lv
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.levels)
+
+    @property
+    def needs_prediction(self) -> bool:
+        """False when every level weight is zero (regulariser only)."""
+        return bool(self.level_weights.sum() > 0)
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.level_embed is not None:
+            nn.init.trunc_normal_(self.level_embed, std=self.query_init_std)
+        for proj in self.projs:
+            if isinstance(proj, nn.Linear):
+                # start as the identity: a coarse level begins by reading the
+                # prediction as it is rather than through a random map
+                nn.init.eye_(proj.weight)
+                nn.init.zeros_(proj.bias)
+
+    def check_grid(self, grid_size: Tuple[int, int]) -> None:
+        """Raise if a level does not fit a patch grid of ``grid_size``."""
+        H, W = grid_size
+        for i, lv in enumerate(self.levels):
+            if lv['kind'] == 'region' and (lv['grid'][0] > H
+                                           or lv['grid'][1] > W):
+                raise ValueError(f'level {i}: region grid {lv["grid"]} is '
+                                 f'finer than the patch grid {(H, W)}')
+            if lv['kind'] == 'window' and lv['side'] > max(H, W):
+                raise ValueError(f'level {i}: window side {lv["side"]} is '
+                                 f'larger than the patch grid {(H, W)}')
+
+    def _pool_matrix(self, grid_size, region_grid, device) -> torch.Tensor:
+        key = (tuple(grid_size), tuple(region_grid), str(device))
+        if key not in self._pool_cache:
+            self._pool_cache[key] = region_pool_matrix(
+                tuple(grid_size), tuple(region_grid)).to(device)
+        return self._pool_cache[key]
+
+    def queries(self, grid_size: Tuple[int, int],
+                device) -> Tuple[Optional[torch.Tensor], Tuple[int, ...]]:
+        """Query tokens [1, R, D_pred] of the region levels, finest first in
+        the order of ``levels``, and the number of queries per level."""
+        if not self.region_levels:
+            return None, ()
+        pos = sincos_2d(self.pred_dims, tuple(grid_size)).to(device)
+        tokens, groups = [], []
+        for j, i in enumerate(self.region_levels):
+            pool = self._pool_matrix(grid_size, self.levels[i]['grid'], device)
+            tokens.append(pool @ pos + self.level_embed[j])  # [R_l, D_pred]
+            groups.append(pool.shape[0])
+        return torch.cat(tokens).unsqueeze(0), tuple(groups)
+
+    def targets(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Target tokens [B, N, D] from the target encoder's last
+        ``target_layers`` outputs (each [B, N, D])."""
+        feats = [f.float() for f in feats[-self.target_layers:]]
+        if len(feats) == 1:
+            h = feats[0]
+            return F.layer_norm(h, h.shape[-1:]) if self.target_norm else h
+        h = torch.stack([F.layer_norm(f, f.shape[-1:]) for f in feats]).mean(0)
+        return F.layer_norm(h, h.shape[-1:]) if self.target_norm else h
+
+    def _norm(self, x: torch.Tensor, level: dict) -> torch.Tensor:
+        if self.target_norm and level.get('norm', True):
+            return F.layer_norm(x, x.shape[-1:])
+        return x
+
+    def loss(
+        self,
+        block_pred: Optional[torch.Tensor],
+        query_pred: Optional[torch.Tensor],
+        target_tokens: torch.Tensor,
+        target_idx: torch.Tensor,
+        grid_size: Tuple[int, int],
+        context: Optional[torch.Tensor] = None,
+        generator: Optional[torch.Generator] = None
+    ) -> Dict[str, torch.Tensor]:
+        """Weighted loss of every level (and the regulariser).
+
+        Args:
+            block_pred: Predictions of the target blocks [B * M, N_tgt, D]
+                (None when nothing is predicted).
+            query_pred: Predictions of the region queries [B, R, D], in the
+                order of :meth:`queries`, or None.
+            target_tokens: Target tokens of every patch [B, N, D] (from
+                :meth:`targets`).
+            target_idx: Patch indices of the target blocks [B, M, N_tgt].
+            grid_size: ``(H, W)`` of the patch grid.
+            context: Context-encoder tokens [B, N_ctx, D] for the
+                regulariser.
+            generator: Random generator of the regulariser.
+
+        Returns:
+            ``loss_level{l}`` per level (weighted), ``loss_reg`` with a
+            regulariser, and ``weight_level{l}`` (the effective weights)
+            when they are learnt.
+        """
+        losses: Dict[str, torch.Tensor] = {}
+        B, M, n_tgt = target_idx.shape
+        if block_pred is not None:
+            flat_idx = target_idx.flatten(0, 1)  # [B*M, N_tgt]
+            block_target = gather_tokens(target_tokens, target_idx.flatten(1))
+            block_target = block_target.view(B * M, n_tgt, -1)
+            query_start = 0
+            for i, lv in enumerate(self.levels):
+                if lv['kind'] == 'patch':
+                    pred, tgt, valid = block_pred, block_target, None
+                elif lv['kind'] == 'window':
+                    pred, valid = self._window(block_pred, flat_idx, grid_size,
+                                               lv['side'])
+                    with torch.no_grad():
+                        tgt, _ = self._window(block_target, flat_idx,
+                                              grid_size, lv['side'])
+                        tgt = self._norm(tgt, lv)
+                else:
+                    pool = self._pool_matrix(grid_size, lv['grid'],
+                                             target_tokens.device)
+                    n = pool.shape[0]
+                    pred = query_pred[:, query_start:query_start + n]
+                    query_start += n
+                    with torch.no_grad():
+                        tgt = self._norm(
+                            torch.einsum('rn,bnd->brd', pool, target_tokens),
+                            lv)  # [B, R_l, D]
+                    valid = None
+                pred = self.projs[i](pred.float())
+                losses[f'loss_level{i}'] = self.loss_module(pred, tgt, valid)
+            self._weigh(losses)
+        if self.regularizer is not None and self.reg_weight > 0:
+            if context is None:
+                raise ValueError('the regulariser needs the context tokens')
+            pooled = context.float().mean(1)  # [B, D]
+            losses['loss_reg'] = self.reg_weight * self.regularizer(
+                pooled, generator)
+        return losses
+
+    @staticmethod
+    def _window(tokens, idx, grid_size, side):
+        return window_pool(tokens, idx, grid_size, side.bit_length() - 1)
+
+    def _weigh(self, losses: Dict[str, torch.Tensor]) -> None:
+        w = self.level_weights
+        for i in range(self.num_levels):
+            key = f'loss_level{i}'
+            if self.log_vars is None:
+                losses[key] = w[i] * losses[key]
+                continue
+            s = self.log_vars[i]
+            effective = w[i] * torch.exp(-s)
+            losses[key] = effective * losses[key] + w[i] * s
+            losses[f'weight_level{i}'] = effective.detach()
+
+    def level_names(self) -> List[str]:
+        """Short names of the levels, e.g. ``['patch', 'region2x2']``."""
+        names = []
+        for lv in self.levels:
+            if lv['kind'] == 'region':
+                names.append('region{}x{}'.format(*lv['grid']))
+            elif lv['kind'] == 'window':
+                names.append(f'window{lv["side"]}')
+            else:
+                names.append('patch')
+        return names

@@ -1,0 +1,118 @@
+"""What each hierarchy level predicts and how it is scored."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hjepa.models import HierarchicalLatentHead
+from hjepa.models.utils import sincos_2d
+from hjepa.models.utils.pooling import region_pool_matrix
+
+PATCH = dict(kind='patch')
+
+
+def head(levels, weights, **kwargs):
+    h = HierarchicalLatentHead(8, 4, levels, weights, **kwargs)
+    h.init_weights()
+    return h
+
+
+def test_region_targets_of_constant_tokens_are_the_constant():
+    """A region level's target is the normalised mean of the target
+    encoder's tokens over the region: on an image whose tokens are all one
+    vector, every region's target is that vector, normalised, and predicting
+    it scores 0."""
+    h = head([PATCH,
+              dict(kind='region', grid=2),
+              dict(kind='region', grid=1)], (1.0, 1.0, 1.0))
+    c = torch.randn(8)
+    tokens = c.expand(2, 64, 8)  # [B, N, D]
+    tgt_idx = torch.arange(4).view(1, 1, 4).expand(2, 1, 4)  # one block
+    expected = F.layer_norm(c, (8, ))
+    queries, groups = h.queries((8, 8), 'cpu')
+    assert groups == (4, 1) and queries.shape == (1, 5, 4)
+    block_pred = expected.expand(2, 4, 8)
+    query_pred = expected.expand(2, 5, 8)
+    losses = h.loss(block_pred, query_pred, h.targets([tokens]), tgt_idx,
+                    (8, 8))
+    for key in ('loss_level0', 'loss_level1', 'loss_level2'):
+        assert float(losses[key]) == pytest.approx(0, abs=1e-9)
+    losses = h.loss(block_pred, query_pred + 1, h.targets([tokens]), tgt_idx,
+                    (8, 8))
+    assert losses['loss_level1'] > 0 and losses['loss_level2'] > 0
+
+
+def test_region_target_pools_the_whole_region_not_the_block():
+    h = head([PATCH, dict(kind='region', grid=1, norm=False)], (1.0, 1.0),
+             target_norm=False)
+    tokens = torch.randn(1, 64, 8)
+    tgt_idx = torch.tensor([[[0, 1, 8, 9]]])
+    query_pred = tokens.mean(1, keepdim=True)  # the whole image's mean
+    losses = h.loss(tokens[:, :4], query_pred, tokens, tgt_idx, (8, 8))
+    assert float(losses['loss_level1']) == pytest.approx(0, abs=1e-9)
+
+
+def test_query_tokens_sit_at_their_regions():
+    h = head([PATCH, dict(kind='region', grid=2)], (1.0, 1.0))
+    queries, _ = h.queries((8, 8), 'cpu')
+    pos = region_pool_matrix((8, 8), (2, 2)) @ sincos_2d(4, (8, 8))
+    torch.testing.assert_close(queries[0] - h.level_embed[0], pos)
+
+
+def test_levels_get_their_own_embedding():
+    h = head([PATCH,
+              dict(kind='region', grid=2),
+              dict(kind='region', grid=1)], (1.0, 1.0, 1.0))
+    assert h.level_embed.shape == (2, 4)
+    assert not torch.equal(h.level_embed[0], h.level_embed[1])
+
+
+def test_window_level_pools_predictions_inside_the_block():
+    """The earlier design: predictions and targets of the block's patches
+    averaged per 2x2 window; the linear head starts as the identity."""
+    h = head([PATCH, dict(kind='window', side=2)], (1.0, 1.0),
+             target_norm=False)
+    tokens = torch.randn(1, 64, 8)
+    tgt_idx = torch.tensor([[[0, 1, 8, 9]]])  # one whole 2x2 window
+    pred = tokens[:, [0, 1, 8, 9]]
+    losses = h.loss(pred, None, tokens, tgt_idx, (8, 8))
+    assert float(losses['loss_level0']) == 0
+    assert float(losses['loss_level1']) == pytest.approx(0, abs=1e-9)
+
+
+def test_learnt_weights_stay_positive():
+    h = head([PATCH, dict(kind='region', grid=1)], (1.0, 0.5),
+             learn_weights=True)
+    with torch.no_grad():
+        h.log_vars.copy_(torch.tensor([3.0, -2.0]))
+    tokens = torch.randn(2, 64, 8)
+    tgt_idx = torch.arange(4).view(1, 1, 4).expand(2, 1, 4)
+    losses = h.loss(
+        torch.zeros(2, 4, 8), torch.zeros(2, 1, 8), tokens, tgt_idx, (8, 8))
+    w = torch.stack([losses['weight_level0'], losses['weight_level1']])
+    torch.testing.assert_close(
+        w,
+        torch.tensor([1.0, 0.5]) * torch.exp(-torch.tensor([3.0, -2.0])))
+    assert (w > 0).all()
+    (losses['loss_level0'] + losses['loss_level1']).backward()
+    assert h.log_vars.grad is not None
+
+
+def test_multi_layer_targets_average_normalised_layers():
+    h = head([PATCH], (1.0, ), target_layers=2)
+    a, b = torch.randn(2, 64, 8), 10 * torch.randn(2, 64, 8)
+    ln = lambda x: F.layer_norm(x, (8, ))  # noqa: E731
+    torch.testing.assert_close(h.targets([a, b]), ln((ln(a) + ln(b)) / 2))
+
+
+@pytest.mark.parametrize('levels,weights,match', [
+    ([dict(kind='pixel')], (1.0, ), 'kind must be one of'),
+    ([dict(kind='region', side=2)], (1.0, ), 'unknown keys'),
+    ([dict(kind='window', side=3)], (1.0, ), 'power of 2'),
+    ([PATCH, dict(kind='region', grid=0)], (1.0, 1.0), 'at least'),
+    ([PATCH], (-1.0, ), 'non-negative'),
+    ([PATCH], (0.0, ), 'nothing would be learnt'),
+    ([PATCH], (1.0, 1.0), 'one weight per level'),
+])
+def test_bad_levels_are_refused(levels, weights, match):
+    with pytest.raises(ValueError, match=match):
+        HierarchicalLatentHead(8, 4, levels, weights)

@@ -1,0 +1,76 @@
+"""The predictor's two layouts and its attention mask."""
+import pytest
+import torch
+
+from hjepa.models import HJEPAPredictor, shared_context_mask
+
+
+def test_shared_mask_keeps_blocks_apart():
+    m = shared_context_mask(2, 2, 1, (2, 1), 'all')
+    # tokens: c c | b1 | b2 | q1 q1 | q2
+    ctx, b1, b2, q1, q2 = 0, 2, 3, 4, 6
+    assert m[ctx].tolist() == [1, 1, 0, 0, 0, 0, 0]
+    assert m[b1].tolist() == [1, 1, 1, 0, 0, 0, 0]
+    assert m[b2].tolist() == [1, 1, 0, 1, 0, 0, 0]
+    assert m[q1].tolist() == [1, 1, 0, 0, 1, 1, 1]
+    level = shared_context_mask(2, 2, 1, (2, 1), 'level')
+    assert level[q1].tolist() == [1, 1, 0, 0, 1, 1, 0]
+    assert level[q2].tolist() == [1, 1, 0, 0, 0, 0, 1]
+    finer = shared_context_mask(2, 2, 1, (2, 1), 'finer')
+    assert finer[q1].tolist() == [1, 1, 0, 0, 1, 1, 0]
+    assert finer[q2].tolist() == [1, 1, 0, 0, 1, 1, 1]
+    with pytest.raises(ValueError, match='query_attention'):
+        shared_context_mask(2, 2, 1, (), 'some')
+
+
+def predictor(shared, layers=1):
+    torch.manual_seed(0)
+    p = HJEPAPredictor(16, 8, layers, 2, grid_size=8, shared_context=shared)
+    p.init_weights()
+    return p
+
+
+def inputs():
+    torch.manual_seed(1)
+    ctx_idx = torch.tensor([[0, 5, 20, 40], [3, 9, 30, 60]])
+    tgt_idx = torch.tensor([[[10, 11], [50, 51], [12, 13]],
+                            [[1, 2], [44, 45], [62, 63]]])
+    return torch.randn(2, 4, 16), ctx_idx, tgt_idx
+
+
+def test_one_layer_layouts_agree():
+    """With one layer the layouts differ only in what the context tokens
+    attend to, which no prediction reads yet: both give the same output."""
+    ctx, ci, ti = inputs()
+    a, _ = predictor(False)(ctx, ci, ti)
+    b, _ = predictor(True)(ctx, ci, ti)
+    assert a.shape == b.shape == (6, 2, 16)
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_shared_blocks_do_not_see_each_other():
+    ctx, ci, ti = inputs()
+    p = predictor(True, layers=2)
+    a, _ = p(ctx, ci, ti)
+    moved = ti.clone()
+    moved[:, 1] += 2  # move the second block only
+    b, _ = p(ctx, ci, moved)
+    torch.testing.assert_close(
+        a.view(2, 3, 2, 16)[:, [0, 2]],
+        b.view(2, 3, 2, 16)[:, [0, 2]])
+    assert not torch.allclose(
+        a.view(2, 3, 2, 16)[:, 1],
+        b.view(2, 3, 2, 16)[:, 1])
+
+
+@pytest.mark.parametrize('shared', [False, True])
+def test_queries_are_predicted_from_the_context(shared):
+    ctx, ci, ti = inputs()
+    p = predictor(shared, layers=2)
+    queries = torch.randn(1, 5, 8)
+    blocks, out = p(ctx, ci, ti, queries=queries, query_groups=(4, 1))
+    assert blocks.shape == (6, 2, 16) and out.shape == (2, 5, 16)
+    _, other = p(ctx + 1, ci, ti, queries=queries, query_groups=(4, 1))
+    assert not torch.allclose(out, other)
+    with pytest.raises(ValueError, match='query_groups'):
+        p(ctx, ci, ti, queries=queries, query_groups=(4, 2))

@@ -1,0 +1,84 @@
+"""Schedules that follow the training length."""
+import pytest
+from mmengine.config import Config
+
+from hjepa.utils import fit_schedule_to_iters, load_config
+from hjepa.utils.config import fit_schedule_to_length
+from tests.helpers import REPO
+
+
+def cfg_with(schedulers, auto=True, **train_cfg):
+    return Config(
+        dict(
+            auto_fit_schedule=auto,
+            train_cfg=train_cfg or dict(max_epochs=2),
+            param_scheduler=schedulers,
+            train_dataloader=dict(
+                batch_size=10,
+                sampler=dict(type='DefaultSampler', shuffle=True)),
+            default_hooks=dict(checkpoint=dict(type='CheckpointHook'))))
+
+
+WARMUP_COSINE = [
+    dict(
+        type='LinearLR',
+        by_epoch=True,
+        begin=0,
+        end=1,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=True,
+        begin=1,
+        end=2,
+        convert_to_iter_based=True),
+]
+
+
+def test_leaf_epochs_stretch_the_schedule():
+    cfg = cfg_with(WARMUP_COSINE, max_epochs=6)
+    fit_schedule_to_length(cfg)
+    assert [(s['begin'], s['end']) for s in cfg.param_scheduler] == [(0, 3),
+                                                                     (3, 6)]
+
+
+def test_without_the_flag_nothing_moves():
+    cfg = cfg_with(WARMUP_COSINE, auto=False, max_epochs=6)
+    fit_schedule_to_length(cfg)
+    assert cfg.param_scheduler[1]['end'] == 2
+
+
+def test_mixed_units_are_refused():
+    cfg = cfg_with(
+        WARMUP_COSINE + [dict(type='X', by_epoch=False, end=5)], max_epochs=6)
+    with pytest.raises(ValueError, match='by_epoch'):
+        fit_schedule_to_length(cfg)
+
+
+def test_cpu_default_ends_its_cosine_at_the_epochs_asked_for():
+    """``--cfg-options train_cfg.max_epochs=6`` on the CPU default: the
+    cosine ends at epoch 6, not at the 16 the leaf was written for."""
+    path = f'{REPO}/configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py'
+    cfg = load_config(path, {'train_cfg.max_epochs': 6})
+    ends = [s['end'] for s in cfg.param_scheduler]
+    assert max(ends) == 6
+    written = load_config(path)
+    assert max(s['end'] for s in written.param_scheduler) == 16
+
+
+def test_fit_to_iterations_keeps_the_shape():
+    cfg = cfg_with(WARMUP_COSINE, max_epochs=2)
+    fit_schedule_to_iters(cfg, 100, epoch_length=7)
+    assert [(s['begin'], s['end'], s['by_epoch'])
+            for s in cfg.param_scheduler] == [(0, 50, False), (50, 100, False)]
+    assert cfg.train_cfg == dict(
+        type='IterBasedTrainLoop', max_iters=100, val_interval=101)
+    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    assert cfg.default_hooks.checkpoint.interval == 100
+
+
+def test_fit_iteration_schedules_of_an_epoch_loop():
+    cfg = cfg_with([dict(type='LinearLR', by_epoch=False, begin=0, end=7)],
+                   max_epochs=2)
+    fit_schedule_to_iters(cfg, 140, epoch_length=7)
+    assert cfg.param_scheduler[0]['end'] == 70  # 1 of 2 epochs
