@@ -116,3 +116,17 @@ def test_multi_layer_targets_average_normalised_layers():
 def test_bad_levels_are_refused(levels, weights, match):
     with pytest.raises(ValueError, match=match):
         HierarchicalLatentHead(8, 4, levels, weights)
+
+
+def test_crop_predictions_of_the_whole_image_target_score_zero():
+    h = head([PATCH, dict(kind='region', grid=1)], (1.0, 0.5))
+    tokens = torch.randn(2, 64, 8)
+    target = F.layer_norm(tokens.mean(1, keepdim=True), (8, ))  # [2, 1, 8]
+    crops = target.repeat(3, 1, 1)  # three crops of each image, crop-major
+    assert float(h.crop_loss(crops, tokens, 3, 1.0)) == pytest.approx(
+        0, abs=1e-9)
+    shuffled = target.flip(0).repeat(3, 1, 1)  # each crop gets the other's
+    assert float(h.crop_loss(shuffled, tokens, 3, 1.0)) > 0
+    query = h.crop_query((4, 4), 'cpu')
+    torch.testing.assert_close(
+        query[0, 0], sincos_2d(4, (4, 4)).mean(0) + h.level_embed[0])

@@ -189,3 +189,24 @@ def test_legacy_checkpoint_keys_migrate():
     model.load_state_dict(old)
     torch.testing.assert_close(model.head.projs[1].weight,
                                state['head.projs.1.weight'] + 1)
+
+
+def test_multi_crop_predicts_the_whole_image_from_crops():
+    model = build(multi_crop=dict(num_crops=2, size=16))
+    seen = []
+    model.backbone.register_forward_pre_hook(
+        lambda m, args: seen.append(tuple(args[0].shape)))
+    losses = model(torch.randn(3, 3, 32, 32), mode='loss')
+    assert (6, 3, 16, 16) in seen  # two 16 px crops of each image, whole
+    assert losses['loss_crops'] > 0
+    model.zero_grad()
+    losses['loss_crops'].backward()
+    assert model.backbone.patch_embed.weight.grad.abs().sum() > 0
+
+
+def test_multi_crop_needs_a_whole_image_level():
+    with pytest.raises(ValueError, match='whole-image level'):
+        build([PATCH, dict(kind='region', grid=2)], (1.0, 1.0),
+              multi_crop=dict(num_crops=1))
+    with pytest.raises(ValueError, match='multiple of the patch size'):
+        build(multi_crop=dict(size=10))

@@ -7,8 +7,9 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from hjepa.registry import MODELS
-from ..utils.seeding import (CONTEXT_AUGMENT_STREAM, MASK_STREAM, REG_STREAM,
-                             step_generator)
+from ..utils.crops import crop_resize, sample_crop_boxes
+from ..utils.seeding import (CONTEXT_AUGMENT_STREAM, CROP_STREAM, MASK_STREAM,
+                             REG_STREAM, step_generator)
 
 
 def _build(cfg_or_module, **defaults):
@@ -58,6 +59,13 @@ class HJEPA(BaseModel):
             only; the target encoder sees the image as it is. None (the
             default, and I-JEPA) gives both the same image. Its ``mean``
             and ``std`` default to the data preprocessor's.
+        multi_crop: Extra small context crops (the seed's multi-crop), each
+            encoded whole by the context encoder and asked, through the
+            whole-image query token, for the whole image's representation
+            (the head's ``region`` level with ``grid=1``): ``dict(
+            num_crops=2, size=16, scale=(0.1, 0.4), ratio=(3/4, 4/3),
+            weight=1.0)``; crops see the context augmentation too. None: no
+            crops.
         seed: Seed of the mask draws, combined with rank and step.
         compile: ``torch.compile`` every transformer block of both encoders
             and the predictor (True, or a dict of ``torch.compile``
@@ -75,6 +83,7 @@ class HJEPA(BaseModel):
                  masker: Union[dict, object],
                  head: Optional[Union[dict, nn.Module]] = None,
                  context_augment: Optional[Union[dict, nn.Module]] = None,
+                 multi_crop: Optional[dict] = None,
                  seed: int = 0,
                  compile: Union[bool, dict] = False,
                  data_preprocessor: Optional[dict] = None,
@@ -121,6 +130,7 @@ class HJEPA(BaseModel):
                 std=pre.std.flatten().tolist()) if hasattr(pre,
                                                            'mean') else {}
             self.context_augment = _build(context_augment, **norm)
+        self.multi_crop = self._check_multi_crop(multi_crop)
         self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
         self.generator = torch.Generator()
         # checkpoints of earlier layouts load through a key migration
@@ -135,6 +145,31 @@ class HJEPA(BaseModel):
         for module in self.modules():
             if isinstance(module, TransformerBlock):
                 module.compile(**kwargs)
+
+    def _check_multi_crop(self, cfg: Optional[dict]) -> Optional[dict]:
+        if cfg is None:
+            return None
+        mc = dict(
+            num_crops=2,
+            size=self.backbone.img_size[0] // 2,
+            scale=(0.1, 0.4),
+            ratio=(3 / 4, 4 / 3),
+            weight=1.0)
+        unknown = set(cfg) - set(mc)
+        if unknown:
+            raise ValueError(f'unknown multi_crop keys {sorted(unknown)}; '
+                             f'expected {sorted(mc)}')
+        mc.update(cfg)
+        p = self.backbone.patch_size
+        if mc['num_crops'] < 1 or mc['size'] < p or mc['size'] % p:
+            raise ValueError(f'multi_crop {mc}: num_crops must be >= 1 and '
+                             f'size a multiple of the patch size {p}')
+        lo, hi = mc['scale']
+        if not 0 < lo <= hi <= 1:
+            raise ValueError(f"multi_crop scale {mc['scale']} must satisfy "
+                             '0 < min <= max <= 1')
+        self.head.crop_query((1, 1), 'cpu')  # needs a whole-image level
+        return mc
 
     @property
     def num_levels(self) -> int:
@@ -223,7 +258,35 @@ class HJEPA(BaseModel):
         losses = self.head.loss(
             block_pred, query_pred, target, tgt_idx, grid, context,
             step_generator(self.generator, self.seed, step, REG_STREAM))
+        if self.multi_crop is not None:
+            losses['loss_crops'] = self._crop_loss(context_inputs, target,
+                                                   step)
         # logged, not summed (no 'loss' in the name): how much context the
         # masks left, the batch's smallest
         losses['n_ctx'] = torch.tensor(float(ctx_idx.shape[1]))
         return losses
+
+    def _crop_loss(self, images: torch.Tensor, target: torch.Tensor,
+                   step: int) -> torch.Tensor:
+        """Predict each image's whole-image target from small crops of it.
+
+        Args:
+            images: The context encoder's (augmented) images [B, C, H, W].
+            target: Target tokens of the whole images [B, N, D].
+            step: Training step (seeds the crop boxes).
+        """
+        mc = self.multi_crop
+        B, K, size = images.shape[0], mc['num_crops'], mc['size']
+        gen = step_generator(self.generator, self.seed, step, CROP_STREAM)
+        boxes = sample_crop_boxes(B * K, mc['scale'], mc['ratio'], gen)
+        crops = crop_resize(images.repeat(K, 1, 1, 1), boxes, (size, size))
+        tokens = self.backbone(crops)[-1]  # [K*B, n, D]
+        p = self.backbone.patch_size
+        grid = (size // p, size // p)
+        n = grid[0] * grid[1]
+        idx = torch.arange(n, device=images.device).expand(B * K, n)
+        no_blocks = idx.new_zeros(B * K, 0, 0)
+        _, pred = self.predictor(tokens, idx, no_blocks, grid,
+                                 self.head.crop_query(grid, images.device),
+                                 (1, ))  # [K*B, 1, D]
+        return self.head.crop_loss(pred, target, K, mc['weight'])

@@ -1,12 +1,11 @@
 """Batch preparation: stacking, batched crop-and-flip, normalisation."""
-import math
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor
 
 from hjepa.registry import MODELS
+from ..utils.crops import crop_resize, sample_crop_boxes
 from ..utils.seeding import AUGMENT_STREAM, step_generator
 
 
@@ -81,40 +80,8 @@ class HJEPADataPreprocessor(BaseDataPreprocessor):
     def _crop_and_flip(self, x: torch.Tensor,
                        gen: torch.Generator) -> torch.Tensor:
         """Random-resized-crop and flip every image, as one resampling."""
-        B = x.shape[0]
-        w, h = self._sample_crop_sizes(B, gen)  # fractions of the side
-        cx = w / 2 + torch.rand(B, generator=gen) * (1 - w)
-        cy = h / 2 + torch.rand(B, generator=gen) * (1 - h)
-        flip = torch.rand(B, generator=gen) < self.batch_augment['flip_prob']
-        sign = 1.0 - 2.0 * flip.float()
-        theta = torch.zeros(B, 2, 3)
-        theta[:, 0, 0] = w * sign
-        theta[:, 0, 2] = 2 * cx - 1
-        theta[:, 1, 1] = h
-        theta[:, 1, 2] = 2 * cy - 1
-        grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
-        return F.grid_sample(
-            x,
-            grid,
-            mode='bilinear',
-            padding_mode='border',
-            align_corners=False)
-
-    def _sample_crop_sizes(self,
-                           n: int,
-                           gen: torch.Generator,
-                           tries: int = 10) -> Tuple[torch.Tensor, ...]:
-        """Crop width and height, as fractions, like torchvision's RRC."""
-        lo, hi = self.batch_augment['crop_scale']
-        r_lo, r_hi = (math.log(r) for r in self.batch_augment['crop_ratio'])
-        area = lo + torch.rand(n, tries, generator=gen) * (hi - lo)
-        ratio = torch.exp(r_lo + torch.rand(n, tries, generator=gen) *
-                          (r_hi - r_lo))
-        w = torch.sqrt(area * ratio)
-        h = torch.sqrt(area / ratio)
-        ok = (w <= 1) & (h <= 1)
-        first = ok.float().argmax(1, keepdim=True)  # first fitting try
-        w = w.gather(1, first).squeeze(1)
-        h = h.gather(1, first).squeeze(1)
-        none = ~ok.any(1)  # fall back to the whole image
-        return w.masked_fill(none, 1.0), h.masked_fill(none, 1.0)
+        aug = self.batch_augment
+        boxes = sample_crop_boxes(x.shape[0], aug['crop_scale'],
+                                  aug['crop_ratio'], gen)
+        flip = torch.rand(x.shape[0], generator=gen) < aug['flip_prob']
+        return crop_resize(x, boxes, x.shape[-2:], flip)

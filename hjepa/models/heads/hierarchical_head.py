@@ -222,6 +222,48 @@ class HierarchicalLatentHead(BaseModule):
             groups.append(pool.shape[0])
         return torch.cat(tokens).unsqueeze(0), tuple(groups)
 
+    @property
+    def whole_image_level(self) -> Optional[int]:
+        """Index of the ``region`` level with ``grid=1`` (None without)."""
+        for i, lv in enumerate(self.levels):
+            if lv['kind'] == 'region' and tuple(lv['grid']) == (1, 1):
+                return i
+        return None
+
+    def crop_query(self, grid_size: Tuple[int, int], device) -> torch.Tensor:
+        """The whole-image query token [1, 1, D_pred] placed on a crop's own
+        patch grid (its level embedding plus the grid's mean position)."""
+        i = self.whole_image_level
+        if i is None:
+            raise ValueError('multi-crop predicts the whole-image level: the '
+                             "head needs dict(kind='region', grid=1)")
+        pos = sincos_2d(self.pred_dims, tuple(grid_size)).to(device)
+        embed = self.level_embed[self.region_levels.index(i)]
+        return (pos.mean(0) + embed).view(1, 1, -1)
+
+    def crop_loss(self, pred: torch.Tensor, target_tokens: torch.Tensor,
+                  num_crops: int, weight: float) -> torch.Tensor:
+        """Loss of whole-image predictions made from crops.
+
+        Args:
+            pred: Predictions [K * B, 1, D] from K crops of each image
+                (crop-major: the B images' first crops first).
+            target_tokens: Target tokens of the whole images [B, N, D].
+            num_crops: K.
+            weight: Weight relative to the whole-image level's.
+
+        Returns:
+            The weighted loss.
+        """
+        i = self.whole_image_level
+        with torch.no_grad():
+            tgt = self._norm(
+                target_tokens.mean(1, keepdim=True),
+                self.levels[i])  # [B, 1, D]
+        tgt = tgt.repeat(num_crops, 1, 1)
+        pred = self.projs[i](pred.float())
+        return weight * self.level_weights[i] * self.loss_module(pred, tgt)
+
     def targets(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
         """Target tokens [B, N, D] from the target encoder's last
         ``target_layers`` outputs (each [B, N, D])."""

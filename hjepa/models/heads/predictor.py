@@ -168,7 +168,8 @@ class HJEPAPredictor(BaseModule):
         Args:
             context: Encoded context tokens [B, N_ctx, D_in].
             context_idx: Their patch indices [B, N_ctx].
-            target_idx: Patch indices of M target blocks [B, M, N_tgt].
+            target_idx: Patch indices of M target blocks [B, M, N_tgt]
+                (M may be 0: queries only).
             grid_size: ``(H, W)`` of the patch grid the indices refer to;
                 defaults to the configured one.
             queries: Query tokens [1 or B, R, D_pred] (positions already
@@ -196,7 +197,7 @@ class HJEPAPredictor(BaseModule):
                 raise ValueError(f'query_groups {query_groups} must sum to '
                                  f'the {n_query} query tokens')
 
-        if self.shared_context:
+        if self.shared_context or M == 0:  # no blocks: nothing to repeat
             x = torch.cat([x, tgt] + ([queries] if n_query else []), dim=1)
             mask = shared_context_mask(n_ctx, M, n_tgt,
                                        query_groups if n_query else (),
@@ -204,7 +205,7 @@ class HJEPAPredictor(BaseModule):
             for block in self.blocks:
                 x = run_block(block, x, mask, self.with_cp)
             x = self.proj(self.norm(x[:, n_ctx:]))  # [B, M*N_tgt + R, D_in]
-            pred = x[:, :M * n_tgt].reshape(B * M, n_tgt, -1)
+            pred = x[:, :M * n_tgt].reshape(B * M, n_tgt, x.shape[-1])
             return pred, (x[:, M * n_tgt:] if n_query else None)
 
         x = x.repeat_interleave(M, dim=0)  # [B*M, N_ctx, D_pred]

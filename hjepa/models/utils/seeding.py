@@ -7,6 +7,7 @@ AUGMENT_STREAM = 0
 MASK_STREAM = 1
 CONTEXT_AUGMENT_STREAM = 2
 REG_STREAM = 3
+CROP_STREAM = 4
 
 
 def step_generator(generator: torch.Generator,
