@@ -77,6 +77,11 @@ def parse_args():
         '--linear-probe',
         action='store_true',
         help='also score every arm by the linear probe')
+    parser.add_argument(
+        '--cores',
+        type=int,
+        nargs='+',
+        help='CPU cores to use (default: all); --parallel slots split them')
     parser.add_argument('--timing-steps', type=int, default=15)
     parser.add_argument(
         '--margin',
@@ -328,9 +333,9 @@ def main():
             dir=osp.join(work_dir, slug(arm['name']), f'seed{seed}'))
         for seed in ablation['seeds'] for arm in ablation['arms']
     ]
-    cores = os.cpu_count() or 1
-    parallel = max(1, min(args.parallel, cores, len(jobs)))
-    threads = max(1, cores // parallel)
+    cores = args.cores or list(range(os.cpu_count() or 1))
+    parallel = max(1, min(args.parallel, len(cores), len(jobs)))
+    threads = max(1, len(cores) // parallel)
     print(
         f'{len(jobs)} jobs, {parallel} at a time with {threads} '
         f'thread(s) each, {ablation["budget_s"] / 60:g} min of training '
@@ -348,8 +353,8 @@ def main():
 
     def worker(slot: int):
         core_list = ','.join(
-            str(c) for c in range(slot * threads, (slot + 1) * threads))
-        pin = core_list if parallel > 1 else None
+            str(c) for c in cores[slot * threads:(slot + 1) * threads])
+        pin = core_list if parallel > 1 or args.cores else None
         while not queue.empty():
             job = queue.get()
             label = f'{job["arm"]["name"]} seed {job["seed"]}'
