@@ -102,13 +102,27 @@ def main():
         if args.report_dir:
             cfg.test_cfg.report_dir = args.report_dir
     random_init = args.checkpoint == 'random'
-    cfg.load_from = None if random_init else args.checkpoint
+    # loaded below, strictly: mmengine's load_from loads whatever fits
+    cfg.load_from = None
 
     runner = Runner.from_cfg(cfg)
+    from mmengine.model import is_model_wrapper
+    model = runner.model.module if is_model_wrapper(
+        runner.model) else runner.model
     if random_init:
-        from mmengine.model import is_model_wrapper
-        model = runner.model
-        (model.module if is_model_wrapper(model) else model).init_weights()
+        model.init_weights()
+    else:
+        from hjepa.utils.checkpoint import CheckpointError, load_model_weights
+        try:
+            skipped = load_model_weights(model, args.checkpoint,
+                                         cfg.test_cfg.get('encoder', 'target'))
+        except (CheckpointError, FileNotFoundError) as e:
+            raise SystemExit(f'error: {e}')
+        if skipped:
+            runner.logger.warning(
+                f'{len(skipped)} keys outside the evaluated encoder were not '
+                f'loaded from {args.checkpoint}: {skipped[:5]}')
+        runner.cfg.load_from = args.checkpoint  # the report names it
     start = time.perf_counter()
     metrics = runner.test()
     metrics = {k: float(v) for k, v in metrics.items()}

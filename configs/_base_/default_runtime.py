@@ -6,7 +6,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # written to a temporary file and renamed: a kill never breaks one
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
+    # stops at a NaN/inf loss and never saves non-finite weights
+    non_finite_loss=dict(type='NonFiniteLossHook'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 custom_hooks = [

@@ -10,10 +10,16 @@ load), and importing this module allows exactly the remaining types
 (:data:`SAFE_CHECKPOINT_GLOBALS`): ``HistoryBuffer``, that subclass, and the
 numpy array and scalar constructors. :func:`load_checkpoint` loads with
 ``weights_only=True``.
+
+Every entry point that loads weights goes through :func:`read_checkpoint`
+(errors that name the file) and, for a model, :func:`load_model_weights`
+(strict about the evaluated encoder) or :func:`check_model_checkpoint`
+(strict about the whole model, before resuming).
 """
 import os
 import os.path as osp
-from typing import Dict, Optional, Union
+import pickle
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -54,6 +60,50 @@ def load_checkpoint(path: str,
     """``torch.load(path, weights_only=True)``, with the types that H-JEPA
     and mmengine checkpoints hold allowed (see the module docstring)."""
     return torch.load(path, map_location=map_location, weights_only=True)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read, or does not fit the model."""
+
+
+def read_checkpoint(path: str,
+                    map_location: Union[str, torch.device] = 'cpu') -> dict:
+    """:func:`load_checkpoint`, with errors that name the file.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        CheckpointError: if it is not a file, is truncated or not a PyTorch
+            file, holds objects that safe loading does not allow (a pickled
+            function, say), or is not a dict.
+    """
+    if not osp.exists(path):
+        raise FileNotFoundError(f'checkpoint {path} does not exist')
+    if not osp.isfile(path):
+        raise CheckpointError(f'checkpoint {path} is not a file')
+    try:
+        ckpt = load_checkpoint(path, map_location)
+    except pickle.UnpicklingError as e:
+        lines = [line for line in str(e).splitlines() if 'GLOBAL' in line]
+        if lines:
+            raise CheckpointError(
+                f'cannot read checkpoint {path}: it holds objects that safe '
+                f'loading (weights_only=True) does not allow ({lines[0]}); '
+                'only load files from a source you trust') from None
+        raise CheckpointError(_unreadable(path, e)) from None
+    except (RuntimeError, EOFError, KeyError, ValueError, OSError) as e:
+        raise CheckpointError(_unreadable(path, e)) from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(
+            f'checkpoint {path} holds a {type(ckpt).__name__}, expected a '
+            'dict (a state dict, or one with a state_dict key)')
+    return ckpt
+
+
+def _unreadable(path: str, error: Exception) -> str:
+    detail = str(error).strip().splitlines()
+    detail = detail[-1] if detail else type(error).__name__
+    return (f'cannot read checkpoint {path}: truncated or not a PyTorch file '
+            f'({type(error).__name__}: {detail})')
 
 
 #: Layout version of the ``HJEPA`` state dict this code writes (stored in a
@@ -147,9 +197,19 @@ def convert_pretrain_checkpoint(src: str,
 
     Returns:
         The checkpoint written.
+
+    Raises:
+        ValueError: if ``dst`` is ``src`` (it would overwrite the pretraining
+            checkpoint), or ``src`` is not a pretraining checkpoint.
     """
-    ckpt = load_checkpoint(src)
-    state_dict = ckpt.get('state_dict', ckpt)
+    if osp.abspath(src) == osp.abspath(dst) or (osp.exists(dst)
+                                                and osp.samefile(src, dst)):
+        raise ValueError(f'the backbone checkpoint {dst} would overwrite the '
+                         f'pretraining checkpoint {src}; give another path')
+    ckpt, state_dict = _read_model_state(src)
+    if _is_backbone_checkpoint(ckpt, list(state_dict)):
+        raise CheckpointError(f'{src} is already a backbone checkpoint '
+                              '(written by hjepa_to_backbone.py)')
     meta = dict(
         source=osp.abspath(src),
         encoder=encoder,
@@ -158,7 +218,9 @@ def convert_pretrain_checkpoint(src: str,
     out = dict(
         state_dict=extract_encoder(state_dict, encoder, prefix), meta=meta)
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    torch.save(out, dst)
+    tmp = dst + '.partial'
+    torch.save(out, tmp)
+    os.replace(tmp, dst)  # never a half-written dst
     return out
 
 
@@ -174,8 +236,7 @@ def check_backbone_checkpoint(path: str, prefix: str = 'backbone.') -> None:
             (a pretraining checkpoint: convert it first) or no key under
             ``prefix``.
     """
-    ckpt = load_checkpoint(path)
-    keys = list(ckpt.get('state_dict', ckpt))
+    keys = list(_state_dict(read_checkpoint(path)))
     if any(k.startswith(ENCODER_PREFIXES['target']) for k in keys):
         raise ValueError(
             f'{path} is a pretraining checkpoint (it holds target_encoder.* '
@@ -185,3 +246,159 @@ def check_backbone_checkpoint(path: str, prefix: str = 'backbone.') -> None:
     if not any(k.startswith(prefix) for k in keys):
         raise ValueError(f'{path} holds no {prefix}* keys; expected a '
                          'checkpoint from hjepa_to_backbone.py')
+
+
+def _state_dict(ckpt: dict) -> Dict[str, torch.Tensor]:
+    """The model weights of a checkpoint, without DDP's ``module.``."""
+    state_dict = ckpt.get('state_dict', ckpt)
+    return {
+        k[len('module.'):] if k.startswith('module.') else k: v
+        for k, v in state_dict.items()
+    }
+
+
+def _mismatches(
+        expected: Dict[str, torch.Tensor],
+        found: Dict[str,
+                    torch.Tensor]) -> Tuple[List[str], List[str], List[str]]:
+    """Missing keys, unexpected keys and keys of another shape."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    shapes = [
+        k for k in expected
+        if k in found and tuple(expected[k].shape) != tuple(found[k].shape)
+    ]
+    return missing, unexpected, shapes
+
+
+def _is_backbone_checkpoint(ckpt: dict, keys: List[str]) -> bool:
+    """Written by ``hjepa_to_backbone.py``: meta names the encoder, and
+    every key is a ``backbone.*`` one."""
+    meta = ckpt.get('meta') or {}
+    return 'encoder' in meta and bool(keys) and all(
+        k.startswith('backbone.') for k in keys)
+
+
+def _hint(ckpt: dict, found: List[str], model_keys: List[str]) -> str:
+    """What file was probably meant."""
+    target = ENCODER_PREFIXES['target']
+    model_is_hjepa = any(k.startswith(target) for k in model_keys)
+    if model_is_hjepa and _is_backbone_checkpoint(ckpt, found):
+        source = (ckpt.get('meta') or {}).get('source')
+        return ('It is a backbone checkpoint written by tools/model_'
+                'converters/hjepa_to_backbone.py; give the pretraining '
+                'checkpoint it was converted from' +
+                (f' ({source})' if source else '') + '.')
+    if not model_is_hjepa and any(k.startswith(target) for k in found):
+        return ('It is an H-JEPA pretraining checkpoint; convert it with '
+                'tools/model_converters/hjepa_to_backbone.py first.')
+    return ('Was it written with another model config (another width, depth '
+            'or patch size)?')
+
+
+def _mismatch_error(path: str, what: str, ckpt: dict,
+                    expected: Dict[str, torch.Tensor],
+                    found: Dict[str, torch.Tensor], ckpt_keys: List[str],
+                    model_keys: List[str]) -> Optional[CheckpointError]:
+    missing, unexpected, shapes = _mismatches(expected, found)
+    if not (missing or unexpected or shapes):
+        return None
+    parts = []
+    if shapes:
+        parts.append('of another shape: ' + ', '.join(
+            f'{k} (checkpoint {list(found[k].shape)}, model '
+            f'{list(expected[k].shape)})' for k in shapes[:3]))
+    if missing:
+        parts.append('missing: ' + ', '.join(f'{k} {list(expected[k].shape)}'
+                                             for k in missing[:3]))
+    if unexpected:
+        parts.append('unexpected: ' + ', '.join(f'{k} {list(found[k].shape)}'
+                                                for k in unexpected[:3]))
+    return CheckpointError(
+        f'checkpoint {path} does not match the {what}: {len(missing)} '
+        f'missing, {len(unexpected)} unexpected and {len(shapes)} '
+        f'mismatched keys; ' + '; '.join(parts) + '. ' +
+        _hint(ckpt, ckpt_keys, model_keys))
+
+
+def _read_model_state(path: str) -> Tuple[dict, Dict[str, torch.Tensor]]:
+    """The checkpoint and its state dict, migrated to this code's layout."""
+    ckpt = read_checkpoint(path)
+    state_dict = _state_dict(ckpt)
+    migrate_state_dict(
+        state_dict, version=(ckpt.get('meta') or {}).get('hjepa_format'))
+    return ckpt, state_dict
+
+
+def load_model_weights(model: torch.nn.Module,
+                       path: str,
+                       encoder: str = 'target') -> List[str]:
+    """Load a checkpoint into ``model``, strict about the evaluated encoder.
+
+    Keys of older layouts are migrated first. The encoder's keys
+    (``target_encoder.*`` or ``backbone.*``; ``backbone.*`` for a model
+    without a target encoder) must match exactly, keys and shapes; the rest
+    of the checkpoint is loaded where it fits.
+
+    Args:
+        model: The model (unwrapped).
+        path: The checkpoint file.
+        encoder: ``'target'`` or ``'context'``.
+
+    Returns:
+        The keys outside the encoder that were not loaded (missing from the
+        checkpoint, unexpected, or of another shape).
+
+    Raises:
+        FileNotFoundError, CheckpointError: see :func:`read_checkpoint`;
+            CheckpointError also when the encoder's keys do not match,
+            naming the first mismatched keys, their shapes and the file
+            that was probably meant.
+    """
+    if encoder not in ENCODER_PREFIXES:
+        raise ValueError(f'encoder {encoder!r} must be one of '
+                         f'{sorted(ENCODER_PREFIXES)}')
+    ckpt, state_dict = _read_model_state(path)
+    own = model.state_dict()
+    prefix = ENCODER_PREFIXES[encoder]
+    if not any(k.startswith(prefix) for k in own):
+        prefix = ENCODER_PREFIXES['context']
+    expected = {k: v for k, v in own.items() if k.startswith(prefix)}
+    found = {k: v for k, v in state_dict.items() if k.startswith(prefix)}
+    what = f'{encoder} encoder ({prefix}*) of the model'
+    error = _mismatch_error(path, what, ckpt, expected, found,
+                            list(state_dict), list(own))
+    if error is None and _is_backbone_checkpoint(ckpt, list(state_dict)) \
+            and any(k.startswith(ENCODER_PREFIXES['target']) for k in own):
+        # the context keys match, but they are another encoder's weights
+        error = CheckpointError(
+            f'checkpoint {path} is not a pretraining checkpoint. ' +
+            _hint(ckpt, list(state_dict), list(own)))
+    if error is not None:
+        raise error
+    rest = {
+        k: v
+        for k, v in state_dict.items()
+        if k in own and tuple(v.shape) == tuple(own[k].shape)
+    }
+    model.load_state_dict(rest, strict=False)
+    return sorted(set(own) - set(rest)) + sorted(set(state_dict) - set(own))
+
+
+def check_model_checkpoint(model: torch.nn.Module, path: str) -> dict:
+    """Check that a checkpoint holds exactly ``model``'s keys and shapes
+    (after migrating older layouts), e.g. before resuming from it.
+
+    Returns:
+        The checkpoint.
+
+    Raises:
+        FileNotFoundError, CheckpointError: as :func:`load_model_weights`.
+    """
+    ckpt, state_dict = _read_model_state(path)
+    own = model.state_dict()
+    error = _mismatch_error(path, 'model of the config', ckpt, own, state_dict,
+                            list(state_dict), list(own))
+    if error is not None:
+        raise error
+    return ckpt

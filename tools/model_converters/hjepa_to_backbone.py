@@ -31,7 +31,10 @@ def parse_args():
 def main():
     args = parse_args()
     from hjepa.utils.checkpoint import convert_pretrain_checkpoint
-    out = convert_pretrain_checkpoint(args.src, args.dst, args.encoder)
+    try:
+        out = convert_pretrain_checkpoint(args.src, args.dst, args.encoder)
+    except (ValueError, FileNotFoundError) as e:
+        raise SystemExit(f'error: {e}')
     n = sum(v.numel() for v in out['state_dict'].values())
     print(f'{args.encoder} encoder: {len(out["state_dict"])} tensors, '
           f'{n / 1e6:.2f} M parameters -> {args.dst}')

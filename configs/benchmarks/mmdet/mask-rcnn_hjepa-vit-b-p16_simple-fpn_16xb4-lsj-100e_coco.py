@@ -116,7 +116,7 @@ test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     checkpoint=dict(
-        type='CheckpointHook',
+        type='hjepa.AtomicCheckpointHook',
         by_epoch=False,
         save_last=True,
         interval=interval,

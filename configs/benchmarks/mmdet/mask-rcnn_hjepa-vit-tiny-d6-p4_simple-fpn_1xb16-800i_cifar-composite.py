@@ -68,5 +68,8 @@ model = dict(
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=800, max_keep_ckpts=1))
+        type='hjepa.AtomicCheckpointHook',
+        by_epoch=False,
+        interval=800,
+        max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

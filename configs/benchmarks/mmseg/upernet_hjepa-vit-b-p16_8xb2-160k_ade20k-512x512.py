@@ -57,3 +57,5 @@ param_scheduler = [
 train_dataloader = dict(batch_size=2)
 val_dataloader = dict(batch_size=1)
 test_dataloader = val_dataloader
+# interval as in mmseg's schedule; saves a kill cannot break
+default_hooks = dict(checkpoint=dict(type='hjepa.AtomicCheckpointHook'))

@@ -1,10 +1,13 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .collapse_monitor_hook import (CollapseMonitorHook,
                                     RepresentationCollapseError)
 from .ema_hook import TargetEncoderEMAHook
+from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .online_knn_hook import OnlineKNNHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 
 __all__ = [
     'TargetEncoderEMAHook', 'SafeCheckpointHook', 'CollapseMonitorHook',
-    'RepresentationCollapseError', 'OnlineKNNHook'
+    'RepresentationCollapseError', 'OnlineKNNHook', 'AtomicCheckpointHook',
+    'NonFiniteLossHook', 'NonFiniteLossError'
 ]

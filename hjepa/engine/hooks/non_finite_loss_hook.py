@@ -1,0 +1,90 @@
+"""Stops a run whose loss is no longer a number."""
+import math
+from typing import Dict, Optional
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from hjepa.registry import HOOKS
+
+
+class NonFiniteLossError(RuntimeError):
+    """Raised by :class:`NonFiniteLossHook`."""
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Stops training at the first non-finite loss; never saves NaN weights.
+
+    After every training iteration, every logged value whose name holds
+    ``'loss'`` (the total and each level's) must be finite, or the hook
+    raises :class:`NonFiniteLossError` naming the iteration, the non-finite
+    losses with their values, the learning rate and the last checkpoint
+    written (the one to resume from, with a lower learning rate). Before a
+    checkpoint is saved, every model parameter must be finite, or the save
+    is refused with the same error, so the last checkpoint on disk stays a
+    good one.
+    """
+
+    # before CheckpointHook (VERY_LOW) saves at the end of an iteration
+    priority = 'ABOVE_NORMAL'
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs: Optional[dict] = None) -> None:
+        bad = {
+            k: v
+            for k, v in self._losses(outputs).items() if not math.isfinite(v)
+        }
+        if bad:
+            values = ', '.join(f'{k}={v}' for k, v in bad.items())
+            raise NonFiniteLossError(
+                f'non-finite loss at iteration {runner.iter + 1} (epoch '
+                f'{runner.epoch + 1}): {values}; {self._state(runner)}. '
+                'Lower the learning rate, or clip gradients '
+                '(optim_wrapper.clip_grad), and resume from the last '
+                'checkpoint.')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        bad = [
+            name for name, p in model.named_parameters()
+            if not bool(torch.isfinite(p.detach()).all())
+        ]
+        if bad:
+            raise NonFiniteLossError(
+                f'refusing to save a checkpoint at iteration {runner.iter}: '
+                f'{len(bad)} model parameters hold NaN or inf (first: '
+                f'{", ".join(bad[:3])}); {self._state(runner)}. Lower the '
+                'learning rate and resume from the last checkpoint.')
+
+    @staticmethod
+    def _losses(outputs: Optional[dict]) -> Dict[str, float]:
+        if not isinstance(outputs, dict):
+            return {}
+        losses = {}
+        for key, value in outputs.items():
+            if 'loss' not in key:
+                continue
+            value = torch.as_tensor(value).detach().float()
+            if value.numel():
+                # a non-finite element makes the sum non-finite
+                losses[key] = float(value.sum())
+        return losses
+
+    @staticmethod
+    def _state(runner) -> str:
+        """The learning rate and the last checkpoint written."""
+        lrs = sorted({
+            lr
+            for values in runner.optim_wrapper.get_lr().values()
+            for lr in values
+        })
+        lr = f'{lrs[0]:.4g}' if len(lrs) == 1 else \
+            f'{lrs[0]:.4g} to {lrs[-1]:.4g}'
+        last = runner.message_hub.get_info('last_ckpt')
+        return f'lr {lr}; last checkpoint written: {last or "none yet"}'
