@@ -13,8 +13,10 @@ _base = {
         dict(kind='region', grid=1)
     ],
     'model.head.level_weights': (1.0, 0.5, 0.5),
-    'model.predictor.shared_context': True,
-    'custom_hooks.0.momentum': 0.99,
+    'model.predictor.shared_context':
+    True,
+    'custom_hooks.0.momentum':
+    0.99,
 }
 arms = [
     dict(name='query levels, EMA 0.99', config=_cfg, cfg_options=_base),

@@ -128,5 +128,5 @@ def test_crop_predictions_of_the_whole_image_target_score_zero():
     shuffled = target.flip(0).repeat(3, 1, 1)  # each crop gets the other's
     assert float(h.crop_loss(shuffled, tokens, 3, 1.0)) > 0
     query = h.crop_query((4, 4), 'cpu')
-    torch.testing.assert_close(
-        query[0, 0], sincos_2d(4, (4, 4)).mean(0) + h.level_embed[0])
+    torch.testing.assert_close(query[0, 0],
+                               sincos_2d(4, (4, 4)).mean(0) + h.level_embed[0])
