@@ -10,9 +10,10 @@ sampling masks, a torch-profiler split of step time (matmul, attention,
 elementwise, optimizer), and the fp32 loss of a fixed batch from a fixed
 initial state.
 
-Side by side: ``--baseline-options`` runs the same config with other
-options, ``--baseline-commit`` runs a pinned commit of this repository
-(checked out in a git worktree, its own configs and code), in the same
+Side by side: ``--baseline-options`` runs the same config (or
+``--baseline-config``) with other options, ``--baseline-commit`` runs a
+pinned commit of this repository (checked out in a git worktree, its own
+configs and code), in the same
 invocation, alternating rounds; it prints the speed ratio and whether the
 fixed-batch fp32 losses agree (the baseline's initial weights are loaded
 into the candidate, through the checkpoint key migration).
@@ -326,13 +327,13 @@ def report(r: dict, peaks: dict) -> None:
             print(f'    {name:<50} {t:7.1f} ms/step')
 
 
-def run_child(args, extra, cwd=REPO, pythonpath=REPO) -> dict:
+def run_child(args, extra, cwd=REPO, pythonpath=REPO, config=None) -> dict:
     """Measure one option set in a fresh process; returns its JSON."""
     with tempfile.NamedTemporaryFile(suffix='.json', delete=False) as f:
         out = f.name
     cmd = [
         sys.executable,
-        osp.abspath(__file__), args.config, '--steps',
+        osp.abspath(__file__), config or args.config, '--steps',
         str(args.steps), '--warmup',
         str(args.warmup), '--json', out, '--child'
     ] + extra
@@ -383,7 +384,7 @@ def side_by_side(args) -> dict:
             b = run_child(
                 args,
                 baseline + (['--save-init-state', init] if r == 0 else []),
-                base_cwd, base_path)
+                base_cwd, base_path, args.baseline_config)
             c = run_child(args, candidate + ['--init-state', init])
             runs['baseline'].append(b)
             runs['candidate'].append(c)
@@ -437,6 +438,9 @@ def parse_args():
         '--baseline-commit',
         help='run this commit side by side (git worktree)')
     parser.add_argument(
+        '--baseline-config',
+        help='run this config side by side (with --baseline-options)')
+    parser.add_argument(
         '--baseline-options',
         nargs='+',
         action=DictAction,
@@ -474,11 +478,13 @@ def main():
               f"threads): fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, bf16 "
               f"{peaks['bf16'] / 1e9:.0f} GFLOP/s")
     result = dict(machine=info, peaks=peaks)
-    if args.baseline_commit or args.baseline_options:
+    if args.baseline_commit or args.baseline_options or \
+            args.baseline_config:
         sbs = side_by_side(args)
         result.update(sbs)
-        which = (f'commit {args.baseline_commit}' if args.baseline_commit else
-                 f'options {args.baseline_options}')
+        which = (f'commit {args.baseline_commit}' if args.baseline_commit
+                 else f'{args.baseline_config or args.config}, options '
+                 f'{args.baseline_options or {}}')
         print(f'baseline ({which}):')
         report(sbs['baseline'][0], peaks)
         print(f'candidate (options {args.cfg_options or {}}'
