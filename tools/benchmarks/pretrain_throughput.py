@@ -482,8 +482,8 @@ def main():
             args.baseline_config:
         sbs = side_by_side(args)
         result.update(sbs)
-        which = (f'commit {args.baseline_commit}' if args.baseline_commit
-                 else f'{args.baseline_config or args.config}, options '
+        which = (f'commit {args.baseline_commit}' if args.baseline_commit else
+                 f'{args.baseline_config or args.config}, options '
                  f'{args.baseline_options or {}}')
         print(f'baseline ({which}):')
         report(sbs['baseline'][0], peaks)
