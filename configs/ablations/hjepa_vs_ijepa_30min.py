@@ -1,0 +1,21 @@
+# The round's headline comparison: the hierarchical CPU default against
+# one-level I-JEPA at an equal wall-clock budget of 30 minutes of training
+# per arm, two seeds each. The I-JEPA arm is the same recipe (same encoder,
+# predictor, masking, shared-context predictor, EMA, colour jitter, schedule
+# fitted to the same budget) with the patch level only, i.e. exactly I-JEPA's
+# loss.
+#   python tools/analysis_tools/ablation.py \
+#       configs/ablations/hjepa_vs_ijepa_30min.py --parallel 2
+budget_minutes = 30
+seeds = (0, 1)
+_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py'
+arms = [
+    dict(name='H-JEPA (default: patch + 2x2 + 1x1 query levels)', config=_cfg),
+    dict(
+        name='I-JEPA (patch level only)',
+        config=_cfg,
+        cfg_options={
+            'model.head.levels': [dict(kind='patch')],
+            'model.head.level_weights': (1.0, )
+        }),
+]
