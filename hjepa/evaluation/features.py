@@ -1,28 +1,117 @@
 """Feature extraction from a model over a data loader."""
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
 from mmengine.utils import ProgressBar
 
+#: Poolings of :func:`encode`.
+POOLINGS = ('avg', 'cat4', 'tokens')
+#: Layers ``cat4`` concatenates (fewer if the encoder is shallower).
+NUM_CAT_LAYERS = 4
+
+Features = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
+
+
+def cat_token_means(layers: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``cat4``: every layer's token average, side by side.
+
+    Args:
+        layers: Tokens [B, N, D] of each layer.
+
+    Returns:
+        [B, len(layers) * D], shallowest layer first.
+    """
+    return torch.cat([t.mean(1) for t in layers], dim=1)
+
+
+def _layer_indices(num_layers: int, pooling: str,
+                   out_layers: Optional[Sequence[int]]) -> list:
+    if out_layers is None:
+        first = num_layers - (NUM_CAT_LAYERS if pooling == 'cat4' else 1)
+        return list(range(max(first, 0), num_layers))
+    layers = []
+    for i in out_layers:
+        j = i + num_layers if i < 0 else i
+        if not 0 <= j < num_layers:
+            raise ValueError(f'out layer {i} is out of range for an encoder '
+                             f'of {num_layers} layers')
+        layers.append(j)
+    if not layers:
+        raise ValueError('out_layers is empty; give None or block indices')
+    return sorted(set(layers))
+
+
+def encode(model,
+           inputs: torch.Tensor,
+           encoder: str = 'target',
+           pooling: str = 'avg',
+           out_layers: Optional[Sequence[int]] = None) -> Features:
+    """Features of normalised images from one encoder of an HJEPA model.
+
+    Args:
+        model: An HJEPA model (unwrapped).
+        inputs: Normalised images [B, C, H, W].
+        encoder: ``'target'`` or ``'context'``.
+        pooling: ``'avg'``: token average [B, D] (``model.extract_feat``);
+            ``'cat4'``: the token averages of the last 4 layers (fewer if
+            the encoder is shallower) side by side [B, 4 * D], as the
+            protocols' ``cat4``; ``'tokens'``: the patch tokens [B, N, D].
+        out_layers: Blocks to read (negative from the end), in place of the
+            last one (the last 4 for ``cat4``). ``avg`` and ``tokens`` then
+            give a tuple, one tensor per block in increasing depth; ``cat4``
+            concatenates their averages [B, len(out_layers) * D]. Only the
+            last block's output is layer-normalised.
+
+    Returns:
+        A tensor, or a tuple of them (``out_layers`` with ``avg`` or
+        ``tokens``).
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f'pooling {pooling!r} must be one of {POOLINGS}')
+    if pooling == 'avg' and out_layers is None:
+        return model.extract_feat(inputs, encoder)
+    if encoder not in ('target', 'context'):
+        raise ValueError(f"encoder {encoder!r} must be 'target' or 'context'")
+    net = model.target_encoder if encoder == 'target' else model.backbone
+    layers = _layer_indices(net.num_layers, pooling, out_layers)
+    outs = net(inputs, out_indices=layers)  # per layer [B, N, D]
+    if pooling == 'cat4':
+        return cat_token_means(outs)
+    if pooling == 'avg':
+        outs = tuple(t.mean(1) for t in outs)  # per layer [B, D]
+    return tuple(outs) if out_layers is not None else outs[-1]
+
+
+def _cat(feats: list) -> Features:
+    if isinstance(feats[0], tuple):
+        return tuple(torch.cat(parts) for parts in zip(*feats))
+    return torch.cat(feats)
+
 
 @torch.no_grad()
 def extract_features(
-        model,
-        dataloader,
-        encoder: str = 'target',
-        progress: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Average-pooled features and labels of every sample of a loader.
+    model,
+    dataloader,
+    encoder: str = 'target',
+    progress: bool = False,
+    pooling: str = 'avg',
+    out_layers: Optional[Sequence[int]] = None
+) -> Tuple[Features, torch.Tensor]:
+    """Features and labels of every sample of a loader.
 
     Args:
         model: An HJEPA model (or a wrapper of one).
         dataloader: Yields batches its data preprocessor understands.
         encoder: ``'target'`` or ``'context'``.
         progress: Show a progress bar.
+        pooling: ``'avg'``, ``'cat4'`` or ``'tokens'``; see :func:`encode`.
+        out_layers: Blocks to read; see :func:`encode`.
 
     Returns:
-        Features [N, D] and labels [N], on the CPU.
+        Features (average-pooled [N, D] by default; see :func:`encode`)
+        and labels [N], on the CPU, in float32.
     """
     if is_model_wrapper(model):
         model = model.module
@@ -32,12 +121,16 @@ def extract_features(
     bar = ProgressBar(len(dataloader.dataset)) if progress else None
     for batch in dataloader:
         data = model.data_preprocessor(batch, False)
-        feats.append(model.extract_feat(data['inputs'], encoder).float().cpu())
+        out = encode(model, data['inputs'], encoder, pooling, out_layers)
+        feats.append(
+            tuple(
+                t.float().cpu()
+                for t in out) if isinstance(out, tuple) else out.float().cpu())
         labels.append(data['data_samples'].cpu())
         if bar is not None:
             bar.update(len(labels[-1]))
     model.train(was_training)
-    return torch.cat(feats), torch.cat(labels)
+    return _cat(feats), torch.cat(labels)
 
 
 @torch.no_grad()

@@ -10,7 +10,7 @@ from mmengine.runner import BaseLoop
 from torch.utils.data import DataLoader
 
 from hjepa.registry import LOOPS, MODELS, PROTOCOLS
-from .features import batched_forward
+from .features import batched_forward, cat_token_means
 from .protocols import EvalData, EvalSubject
 
 SUBJECTS = ('model', 'random_init', 'raw_pixels')
@@ -206,7 +206,6 @@ class ProtocolTestLoop(BaseLoop):
     def _features(encoder, images: torch.Tensor) -> Dict[str, torch.Tensor]:
         """``cat4``: the output layers' token averages side by side
         [N, k * D]; ``avg``: the last one's [N, D]."""
-        cat = batched_forward(
-            encoder, images,
-            lambda x: torch.cat([t.mean(1) for t in encoder(x)], dim=1))
+        cat = batched_forward(encoder, images,
+                              lambda x: cat_token_means(encoder(x)))
         return dict(avg=cat[:, -encoder.embed_dims:], cat4=cat)
