@@ -24,6 +24,11 @@ def parse_args():
         help='resume from this checkpoint, or from the latest one in the '
         'work dir when no path is given')
     parser.add_argument(
+        '--data-root',
+        metavar='DIR',
+        help='train on the images in DIR (at any depth; class folders are '
+        'optional) instead of the config\'s training set')
+    parser.add_argument(
         '--amp', action='store_true', help='bf16 mixed precision (CPU too)')
     parser.add_argument(
         '--compile',
@@ -51,8 +56,18 @@ def main():
     from hjepa.utils import apply_amp, load_config, register_all_modules
     register_all_modules()
 
-    cfg = load_config(args.config, args.cfg_options, args.work_dir,
-                      args.launcher)
+    cfg_options = args.cfg_options or {}
+    if 'data_root' in cfg_options:
+        raise SystemExit(
+            'error: --cfg-options data_root=... changes nothing: the config '
+            'has already put its data_root into the datasets. Use --data-root '
+            f'{cfg_options["data_root"]} to train on a folder of images.')
+    if args.data_root is not None:  # --cfg-options still have the last word
+        cfg_options = {
+            **data_root_options(args.config, args.data_root),
+            **cfg_options
+        }
+    cfg = load_config(args.config, cfg_options, args.work_dir, args.launcher)
     if args.amp:
         apply_amp(cfg)
     if args.compile or cfg.get('compile'):
@@ -73,7 +88,54 @@ def main():
         runner = quiet_start(Runner).from_cfg(cfg)
     if args.resume is not None:
         check_resume(runner, cfg.load_from)
+    check_one_batch(runner)
     runner.train()
+
+
+def data_root_options(config: str, data_root: str) -> dict:
+    """``--cfg-options`` that make the training set of ``config`` the
+    images in ``data_root``: no split sub-folder, no subset, and for the
+    in-memory set, images resized to the encoder's input size."""
+    from mmengine.config import Config
+    if not osp.isdir(data_root):
+        raise SystemExit(f'error: --data-root {data_root} is not a folder')
+    cfg = Config.fromfile(config)
+    dataset = cfg.train_dataloader.dataset
+    kinds = ('ImageFolderDataset', 'InMemoryImageFolder')
+    kind = str(dataset.get('type')).split('.')[-1]
+    if kind not in kinds:
+        raise SystemExit(
+            f'error: --data-root needs a training set of type {kinds}; '
+            f'{config} has {dataset.get("type")!r}')
+    prefix = 'train_dataloader.dataset.'
+    options = {
+        prefix + 'data_root': data_root,
+        prefix + 'data_prefix': '',
+        prefix + 'max_samples': None
+    }
+    img_size = cfg.get('model', {}).get('backbone', {}).get('img_size')
+    if kind == 'InMemoryImageFolder' and img_size and \
+            dataset.get('img_size') is None:
+        options[prefix + 'img_size'] = img_size
+    return options
+
+
+def check_one_batch(runner) -> None:
+    """Fail with one clear message if the training set is smaller than a
+    batch that ``drop_last`` drops (mmengine would fail in a scheduler)."""
+    loader = runner.train_loop.dataloader
+    try:
+        num_batches = len(loader)
+    except TypeError:
+        return  # an iterable dataset: no length to check
+    if num_batches == 0:
+        dataset = loader.dataset
+        where = getattr(dataset, 'folder', type(dataset).__name__)
+        raise SystemExit(
+            f'error: the training set ({where}) has {len(dataset)} images, '
+            f'fewer than one batch of {loader.batch_size} (drop_last='
+            f'{loader.drop_last}): add images or lower '
+            'train_dataloader.batch_size with --cfg-options')
 
 
 def latest_checkpoint(work_dir: str) -> str:
