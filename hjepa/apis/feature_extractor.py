@@ -10,7 +10,8 @@ from mmengine.model import is_model_wrapper
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from hjepa.datasets.image_folder import read_rgb, scan_image_folder
+from hjepa.datasets.image_folder import (cover_crop_box, read_rgb,
+                                         scan_image_folder, to_rgb)
 from hjepa.evaluation.features import POOLINGS, Features, extract_features
 
 ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
@@ -72,7 +73,7 @@ def to_chw(image: ImageLike) -> torch.Tensor:
     if isinstance(image, (str, os.PathLike)):
         image = read_rgb(os.fspath(image))
     elif isinstance(image, Image.Image):
-        image = np.asarray(image.convert('RGB'))
+        image = to_rgb(image)  # as a file of that image is read
     if isinstance(image, np.ndarray):
         if image.ndim == 2:
             image = image[..., None]
@@ -98,14 +99,12 @@ def _resize_center_crop(x: torch.Tensor, size: Tuple[int,
     out_h, out_w = size
     if (h, w) == (out_h, out_w):
         return x
-    scale = max(out_h / h, out_w / w)
-    new_h, new_w = max(out_h, round(h * scale)), max(out_w, round(w * scale))
+    new_h, new_w, top, left = cover_crop_box(h, w, size)
     x = F.interpolate(
         x[None], (new_h, new_w),
         mode='bilinear',
         align_corners=False,
         antialias=True)[0]
-    top, left = (new_h - out_h) // 2, (new_w - out_w) // 2
     return x[:, top:top + out_h, left:left + out_w]
 
 

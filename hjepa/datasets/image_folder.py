@@ -87,7 +87,7 @@ def scan_image_folder(
     return paths, labels, classes
 
 
-def _to_rgb(img: Image.Image) -> np.ndarray:
+def to_rgb(img: Image.Image) -> np.ndarray:
     """RGB uint8 [H, W, 3] of a decoded PIL image of any mode."""
     if img.mode == 'I' or img.mode.startswith('I;16'):
         # 16-bit grey ('I' is taken as 16-bit too): 65535 -> 255
@@ -118,7 +118,7 @@ def read_rgb(path: str) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter('error', Image.DecompressionBombWarning)
             with Image.open(path) as img:
-                return _to_rgb(img)
+                return to_rgb(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise OSError(
             f'image {path!r} is too large to decode safely: {e} If the file '
@@ -128,18 +128,30 @@ def read_rgb(path: str) -> np.ndarray:
         raise OSError(f'cannot read image {path!r}: {e}') from e
 
 
+def cover_crop_box(h: int, w: int,
+                   size: Tuple[int, int]) -> Tuple[int, int, int, int]:
+    """Where an ``h x w`` image goes to cover ``size`` (H', W') and have its
+    centre cropped: the shorter side (relative to ``size``) fits exactly.
+
+    Returns:
+        The resized height and width, and the crop's top and left.
+    """
+    out_h, out_w = size
+    scale = max(out_h / h, out_w / w)
+    new_h, new_w = max(out_h, round(h * scale)), max(out_w, round(w * scale))
+    return new_h, new_w, (new_h - out_h) // 2, (new_w - out_w) // 2
+
+
 def resize_center_crop(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
-    """Scale ``img`` [H, W, 3] to cover ``size`` (H', W') and crop its
-    centre: the shorter side (relative to ``size``) fits exactly."""
+    """Scale ``img`` [H, W, 3] (bicubic) to cover ``size`` (H', W') and crop
+    its centre (:func:`cover_crop_box`)."""
     h, w = img.shape[:2]
     out_h, out_w = size
     if (h, w) == (out_h, out_w):
         return img
-    scale = max(out_h / h, out_w / w)
-    new_w, new_h = max(out_w, round(w * scale)), max(out_h, round(h * scale))
+    new_h, new_w, top, left = cover_crop_box(h, w, size)
     resized = np.asarray(
         Image.fromarray(img).resize((new_w, new_h), Image.BICUBIC))
-    top, left = (new_h - out_h) // 2, (new_w - out_w) // 2
     return resized[top:top + out_h, left:left + out_w]
 
 
