@@ -14,17 +14,16 @@ from hjepa.utils.checkpoint import CHECKPOINT_FORMAT, read_checkpoint
 from tests.helpers import REPO, SMOKE
 from tests.test_tools.test_tools import data_options
 
-KEEP_ONE = 'default_hooks.checkpoint.max_keep_ckpts=1'
-
 # tools/train.py, with the kill points of tests/test_engine/kill_points.py
 TRAIN = ('import runpy, sys; import tests.test_engine.kill_points; '
          "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], "
          "run_name='__main__')")
 
 
-def train(work_dir, cifar_root, *extra, kill=None):
+def train(work_dir, cifar_root, *extra, kill=None, keep=1):
     """tools/train.py on the smoke config in a child process; ``kill``:
-    (point, file) of tests/test_engine/kill_points.py."""
+    (point, file) of tests/test_engine/kill_points.py; ``keep``:
+    ``max_keep_ckpts``."""
     env = dict(os.environ)
     env.setdefault('OMP_NUM_THREADS', '1')
     if kill is not None:
@@ -34,7 +33,7 @@ def train(work_dir, cifar_root, *extra, kill=None):
             sys.executable, '-c', TRAIN, 'tools/train.py', SMOKE, '--work-dir',
             str(work_dir)
         ] + list(extra) + ['--cfg-options'] + data_options(cifar_root) +
-        [KEEP_ONE],
+        [f'default_hooks.checkpoint.max_keep_ckpts={keep}'],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -55,14 +54,20 @@ def straight(tmp_path_factory, cifar_root):
     return read_checkpoint(str(work_dir / 'epoch_2.pth'))
 
 
-@pytest.mark.parametrize('point, file, survivors', [
-    ('before_rename', 'epoch_2.pth', ['epoch_1.pth', 'epoch_2.pth' + PARTIAL]),
-    ('before_last_checkpoint', 'epoch_2.pth', ['epoch_1.pth', 'epoch_2.pth']),
-    ('during_deletion', 'epoch_1.pth', ['epoch_1.pth', 'epoch_2.pth']),
+@pytest.mark.parametrize('point, file, survivors, keep', [
+    ('before_rename', 'epoch_2.pth', ['epoch_1.pth', 'epoch_2.pth' + PARTIAL
+                                      ], 1),
+    ('before_last_checkpoint', 'epoch_2.pth', ['epoch_1.pth', 'epoch_2.pth'
+                                               ], 1),
+    ('during_deletion', 'epoch_1.pth', ['epoch_1.pth', 'epoch_2.pth'], 1),
+    ('before_rename', 'epoch_2.pth', ['epoch_1.pth', 'epoch_2.pth' + PARTIAL
+                                      ], 3),
+    ('before_last_checkpoint', 'epoch_2.pth', ['epoch_1.pth', 'epoch_2.pth'
+                                               ], 3),
 ])
 def test_kill_during_save_then_resume(tmp_path, cifar_root, straight, point,
-                                      file, survivors):
-    killed = train(tmp_path, cifar_root, kill=(point, file))
+                                      file, survivors, keep):
+    killed = train(tmp_path, cifar_root, kill=(point, file), keep=keep)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert sorted(p.name for p in tmp_path.glob('*.pth*')) == survivors
     # last_checkpoint names a complete checkpoint
@@ -71,7 +76,7 @@ def test_kill_during_save_then_resume(tmp_path, cifar_root, straight, point,
     assert named == str(tmp_path / expected)
     assert read_checkpoint(named)['meta']['hjepa_format'] == CHECKPOINT_FORMAT
 
-    resumed = train(tmp_path, cifar_root, '--resume')
+    resumed = train(tmp_path, cifar_root, '--resume', keep=keep)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f'Load checkpoint from {named}' in resumed.stdout
     assert last_checkpoint(tmp_path) == str(tmp_path / 'epoch_2.pth')

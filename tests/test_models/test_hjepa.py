@@ -120,9 +120,12 @@ def test_old_level_arguments_say_where_they_went():
         build(num_levels=3)
 
 
-def test_region_level_must_fit_the_grid():
+def test_levels_must_fit_the_grid():
     with pytest.raises(ValueError, match='finer than the patch grid'):
         build([PATCH, dict(kind='region', grid=16)], (1.0, 1.0))
+    # the num_levels=5 on CIFAR's 8x8 grid: a 16x16 window
+    with pytest.raises(ValueError, match='larger than the patch grid'):
+        build([PATCH, dict(kind='window', side=16)], (1.0, 1.0))
 
 
 def test_accepts_built_modules():
