@@ -19,9 +19,14 @@ class PoisonHook(Hook):
 
     priority = 'HIGHEST'  # before NonFiniteLossHook sees the outputs
 
-    def __init__(self, at=None, key='loss_level1', weights_at_epoch=None):
+    def __init__(self,
+                 at=None,
+                 key='loss_level1',
+                 weights_at_epoch=None,
+                 grad_norm_at=None):
         self.at, self.key = at, key
         self.weights_at_epoch = weights_at_epoch
+        self.grad_norm_at = grad_norm_at
 
     def after_train_iter(self,
                          runner,
@@ -30,6 +35,9 @@ class PoisonHook(Hook):
                          outputs=None):
         if runner.iter + 1 == self.at:
             outputs[self.key] = torch.tensor(float('nan'))
+        if runner.iter + 1 == self.grad_norm_at:
+            # what optim_wrapper.clip_grad logs for an overflowing gradient
+            runner.message_hub.update_scalar('train/grad_norm', float('inf'))
 
     def after_train_epoch(self, runner):
         if runner.epoch + 1 == self.weights_at_epoch:
@@ -93,3 +101,15 @@ def test_non_finite_weights_are_never_saved(tmp_path, cifar_root):
     assert 'last checkpoint written: none yet' in msg
     assert not list(tmp_path.glob('*.pth*'))
     assert not osp.exists(tmp_path / 'last_checkpoint')
+
+
+def test_non_finite_gradient_norm_stops(tmp_path, cifar_root):
+    _, msg = train(
+        tmp_path,
+        cifar_root,
+        'inf_grad_norm',
+        optim_wrapper=dict(clip_grad=dict(max_norm=1.0)),
+        custom_hooks=[dict(type='PoisonHook', grad_norm_at=3)] +
+        smoke_config(tmp_path, cifar_root, 'x').custom_hooks)
+    assert msg.startswith('non-finite gradient norm at iteration 3 (epoch '
+                          '1): grad_norm=inf; lr '), msg

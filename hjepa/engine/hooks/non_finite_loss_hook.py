@@ -1,4 +1,4 @@
-"""Stops a run whose loss is no longer a number."""
+"""Stops a run whose loss or gradient norm is no longer a number."""
 import math
 from typing import Dict, Optional
 
@@ -18,7 +18,9 @@ class NonFiniteLossHook(Hook):
     """Stops training at the first non-finite loss; never saves NaN weights.
 
     After every training iteration, every logged value whose name holds
-    ``'loss'`` (the total and each level's) must be finite, or the hook
+    ``'loss'`` (the total and each level's) and the gradient norm (where
+    ``optim_wrapper.clip_grad`` computes one; without it, non-finite
+    gradients show in the next iteration's loss) must be finite, or the hook
     raises :class:`NonFiniteLossError` naming the iteration, the non-finite
     losses with their values, the learning rate and the last checkpoint
     written (the one to resume from, with a lower learning rate). Before a
@@ -35,14 +37,16 @@ class NonFiniteLossHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs: Optional[dict] = None) -> None:
-        bad = {
-            k: v
-            for k, v in self._losses(outputs).items() if not math.isfinite(v)
-        }
+        values = self._losses(outputs)
+        grad_norm = runner.message_hub.log_scalars.get('train/grad_norm')
+        if grad_norm is not None and len(grad_norm.data[0]):
+            values['grad_norm'] = float(grad_norm.current())
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
         if bad:
             values = ', '.join(f'{k}={v}' for k, v in bad.items())
+            what = 'gradient norm' if list(bad) == ['grad_norm'] else 'loss'
             raise NonFiniteLossError(
-                f'non-finite loss at iteration {runner.iter + 1} (epoch '
+                f'non-finite {what} at iteration {runner.iter + 1} (epoch '
                 f'{runner.epoch + 1}): {values}; {self._state(runner)}. '
                 'Lower the learning rate, or clip gradients '
                 '(optim_wrapper.clip_grad), and resume from the last '
