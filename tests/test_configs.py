@@ -21,7 +21,11 @@ def _pretraining(path):
 
 
 ABLATIONS = sorted(glob.glob(osp.join(REPO, 'configs', 'ablations', '*.py')))
-CONFIGS = [c for c in CONFIGS if c not in ABLATIONS and _pretraining(c)]
+# export settings, no model (tests/test_tools/test_deployment.py)
+DEPLOY = sorted(glob.glob(osp.join(REPO, 'configs', 'deploy', '*.py')))
+CONFIGS = [
+    c for c in CONFIGS if c not in ABLATIONS + DEPLOY and _pretraining(c)
+]
 LEAVES = [c for c in CONFIGS if '_base_' not in c]
 
 
