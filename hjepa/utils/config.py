@@ -140,7 +140,8 @@ def _epoch_length(cfg: Config) -> int:
     """Iterations per epoch of ``cfg.train_dataloader`` (builds the
     dataset, which for the in-memory sets reads the image list only once
     cached)."""
-    from mmengine.registry import DATASETS
+    import hjepa.datasets  # noqa: F401 (registers the data sets)
+    from hjepa.registry import DATASETS  # whatever the default scope
     loader = cfg.train_dataloader
     dataset = DATASETS.build(loader.dataset)
     n, batch = len(dataset), loader.batch_size

@@ -1,4 +1,6 @@
 """Schedules that follow the training length."""
+import os.path as osp
+
 import pytest
 from mmengine.config import Config
 
@@ -82,3 +84,28 @@ def test_fit_iteration_schedules_of_an_epoch_loop():
                    max_epochs=2)
     fit_schedule_to_iters(cfg, 140, epoch_length=7)
     assert cfg.param_scheduler[0]['end'] == 70  # 1 of 2 epochs
+
+
+def test_a_squeezed_warm_up_resolves_outside_a_runner():
+    """The smoke config's warm-up (40 of 300 epochs) fitted to its 2 epochs
+    of 64 images in batches of 32 is 0.27 epochs, under one iteration (0.5
+    epochs), so it is widened to one, which builds the data set to count
+    iterations: in a fresh process with no default registry scope too (as
+    the ablation runner calls it), not only inside a runner."""
+    import subprocess
+    import sys
+    prefix = 'train_dataloader.dataset.'
+    options = {
+        prefix + 'data_root': osp.join(REPO, 'data', 'cifar10'),
+        prefix + 'max_samples': 64
+    }
+    code = ('from hjepa.utils import load_config; '
+            "cfg = load_config('configs/hjepa/hjepa_vit-tiny-p4_smoke_"
+            f"cifar10.py', {options!r}); "
+            "print(cfg.param_scheduler[0]['end'])")
+    out = subprocess.run([sys.executable, '-c', code],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.split()[-1]) == pytest.approx(0.5)
