@@ -51,6 +51,31 @@ def test_region_target_pools_the_whole_region_not_the_block():
     assert float(losses['loss_level1']) == pytest.approx(0, abs=1e-9)
 
 
+def test_centred_region_targets_drop_what_the_image_shares():
+    """center=True: a quadrant's target is its mean token minus the
+    image's; a colour shift shared by every token of the image (adding one
+    vector to all of them) leaves the target unchanged."""
+    h = head(
+        [PATCH, dict(kind='region', grid=2, center=True, norm=False)],
+        (1.0, 1.0),
+        target_norm=False)
+    tokens = torch.randn(1, 64, 8)
+    tgt_idx = torch.tensor([[[0, 1, 8, 9]]])
+    pool = region_pool_matrix((8, 8), (2, 2))
+    expected = pool @ (tokens[0] - tokens[0].mean(0))  # [4, 8]
+    losses = h.loss(tokens[:, :4], expected[None], tokens, tgt_idx, (8, 8))
+    assert float(losses['loss_level1']) == pytest.approx(0, abs=1e-9)
+    shifted = tokens + 5 * torch.randn(8)
+    losses = h.loss(tokens[:, :4], expected[None], shifted, tgt_idx, (8, 8))
+    assert float(losses['loss_level1']) == pytest.approx(0, abs=1e-9)
+    # without centring the shift shows
+    plain = head([PATCH, dict(kind='region', grid=2, norm=False)], (1.0, 1.0),
+                 target_norm=False)
+    losses = plain.loss(tokens[:, :4], expected[None], shifted, tgt_idx,
+                        (8, 8))
+    assert float(losses['loss_level1']) > 0.1
+
+
 def test_query_tokens_sit_at_their_regions():
     h = head([PATCH, dict(kind='region', grid=2)], (1.0, 1.0))
     queries, _ = h.queries((8, 8), 'cpu')
@@ -110,6 +135,8 @@ def test_multi_layer_targets_average_normalised_layers():
     ([dict(kind='window', side=3)], (1.0, ), 'power of 2'),
     ([PATCH, dict(kind='region', grid=0)], (1.0, 1.0), 'at least'),
     ([PATCH], (-1.0, ), 'non-negative'),
+    ([PATCH, dict(kind='region', grid=1, center=True)],
+     (1.0, 1.0), 'zero target'),
     ([PATCH], (0.0, ), 'nothing would be learnt'),
     ([PATCH], (1.0, 1.0), 'one weight per level'),
 ])

@@ -53,7 +53,12 @@ class HierarchicalLatentHead(BaseModule):
 
     Options of a level: ``norm`` (normalise the pooled target again,
     default True), ``proj`` (a linear head on the prediction; default True
-    for ``window`` levels, False for the others).
+    for ``window`` levels, False for the others), and for ``region``
+    levels ``center`` (default False): subtract the image's mean target
+    token before pooling, so the level predicts how each region differs
+    from the whole image, and what every token of an image shares (its
+    colour, its brightness) cancels out of the target. A centred whole
+    image (``grid=1``) would be zero and is refused.
 
     Args:
         in_dims: Width of encoder tokens (targets and predictions).
@@ -148,7 +153,7 @@ class HierarchicalLatentHead(BaseModule):
             raise ValueError(f'level {i} {lv}: kind must be one of '
                              f'{LEVEL_KINDS}')
         allowed = {'kind', 'norm', 'proj'} | {
-            'region': {'grid'},
+            'region': {'grid', 'center'},
             'window': {'side'},
             'patch': set()
         }[kind]
@@ -161,6 +166,9 @@ class HierarchicalLatentHead(BaseModule):
             if min(lv['grid']) < 1:
                 raise ValueError(f'level {i}: region grid {lv["grid"]} must '
                                  'be at least (1, 1)')
+            if lv.get('center', False) and lv['grid'] == (1, 1):
+                raise ValueError(f'level {i}: a centred whole-image region '
+                                 '(grid 1, center=True) has a zero target')
         if kind == 'window':
             side = int(lv.get('side', 2))
             if side < 2 or side & (side - 1):
@@ -333,8 +341,11 @@ class HierarchicalLatentHead(BaseModule):
                     pred = query_pred[:, query_start:query_start + n]
                     query_start += n
                     with torch.no_grad():
+                        tokens = target_tokens
+                        if lv.get('center', False):
+                            tokens = tokens - tokens.mean(1, keepdim=True)
                         tgt = self._norm(
-                            torch.einsum('rn,bnd->brd', pool, target_tokens),
+                            torch.einsum('rn,bnd->brd', pool, tokens),
                             lv)  # [B, R_l, D]
                     valid = None
                 pred = self.projs[i](pred.float())
