@@ -107,28 +107,36 @@ def test_bad_arguments(kwargs, match):
 
 def test_acts_once_per_collapse():
     """A run that stays collapsed is acted on once; it re-arms only after a
-    healthy check."""
-    hook = CollapseMonitorHook(interval=1, patience=1, actions=())
-    acted = []
-    hook._act = lambda runner, step, failed: acted.append(step)
+    healthy check. The statistics are given; the action (a warning) is the
+    hook's own."""
+    hook = CollapseMonitorHook(interval=1, patience=1, actions=('warn', ))
     bad = dict(
         target_image_rank=1.0, target_image_std=0.0, target_image_mean_cos=1.0)
     good = dict(
         target_image_rank=50.0,
         target_image_std=0.6,
         target_image_mean_cos=0.5)
+    warnings = []
 
     class _Runner:
         iter = 0
         visualizer = type('V', (), {'add_scalars': lambda *a, **k: None})()
-        logger = type('L', (), {'info': lambda *a, **k: None})()
+        logger = type(
+            'L', (), {
+                'info': lambda *a, **k: None,
+                'warning': lambda self, msg: warnings.append(msg)
+            })()
 
     runner = _Runner()
     for i, stats in enumerate([bad, bad, bad, good, bad, bad]):
         runner.iter = i
         hook.statistics = lambda r, s=stats: dict(s)
         hook.after_train_iter(runner, i)
-    assert acted == [1, 5]
+    assert hook.fired_at == [1, 5]
+    assert [w.split(':')[0] for w in warnings] == [
+        'representation collapse suspected at iteration 1',
+        'representation collapse suspected at iteration 5'
+    ]
 
 
 def test_lower_lr_carries_through_the_schedulers():

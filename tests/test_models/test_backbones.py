@@ -56,9 +56,26 @@ def test_arch_zoo_sizes(arch, params):
     assert abs(n - params) / params < 0.02
 
 
-def test_large_and_huge_settings():
-    assert HJEPAViT.arch_zoo['large']['num_layers'] == 24
-    assert HJEPAViT.arch_zoo['huge']['embed_dims'] == 1280
+@pytest.mark.parametrize('name, dims, heads, layers', [
+    ('tiny', 192, 3, 12),
+    ('small', 384, 6, 12),
+    ('base', 768, 12, 12),
+    ('large', 1024, 16, 24),
+    ('huge', 1280, 16, 32),
+])
+def test_arch_settings_build_the_published_vits(name, dims, heads, layers):
+    """Each named arch builds the ViT of Dosovitskiy et al. (Table 1):
+    its width, heads, depth, and a block of 12 d^2 + 13 d parameters
+    (qkv 3d^2 + 3d, projection d^2 + d, MLP of ratio 4: 8d^2 + 5d, two
+    layer norms 4d). One block is built; the depth is read off the
+    table."""
+    vit = HJEPAViT(
+        arch=dict(name=name, num_layers=1), img_size=32, patch_size=16)
+    assert HJEPAViT.arch_zoo[name]['num_layers'] == layers
+    block = vit.blocks[0]
+    assert vit.embed_dims == dims and block.attn.num_heads == heads
+    assert sum(p.numel() for p in block.parameters()) == \
+        12 * dims**2 + 13 * dims
 
 
 def test_bad_arguments():
