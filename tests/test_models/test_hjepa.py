@@ -58,6 +58,35 @@ def test_losses_per_level_and_backward():
     assert all(p.grad is None for p in model.target_encoder.parameters())
 
 
+@pytest.mark.parametrize('img_size', [56, (32, 48)], ids=['14x14', '8x12'])
+def test_the_hierarchy_on_other_grids(img_size):
+    """ViT-B/16's 14x14 grid at 224 px (here 56 px in patches of 4) and a
+    non-square 8x12 grid: 2x2 regions of near-equal size, the whole image,
+    every level learnt."""
+    model = HJEPA(
+        backbone=dict(
+            type='HJEPAViT',
+            arch=dict(name='tiny', num_layers=1),
+            img_size=img_size,
+            patch_size=4),
+        predictor=dict(
+            type='HJEPAPredictor', embed_dims=96, num_layers=1, num_heads=3),
+        masker=dict(type='MultiBlockMasker'),
+        head=dict(
+            type='HierarchicalLatentHead',
+            levels=QUERY_LEVELS,
+            level_weights=(1.0, 0.5, 0.5)))
+    model.init_weights()
+    h, w = (img_size, img_size) if isinstance(img_size, int) else img_size
+    losses = model(torch.randn(2, 3, h, w), mode='loss')
+    loss = sum(v for k, v in losses.items() if k.startswith('loss_level'))
+    assert all(float(losses[f'loss_level{i}']) > 0 for i in range(3)), losses
+    loss.backward()
+    assert model.head.level_embed.grad.abs().sum() > 0
+    queries, groups = model.head.queries(model.backbone.grid_size, 'cpu')
+    assert groups == (4, 1)
+
+
 @pytest.mark.parametrize('shared', [False, True])
 def test_one_level_is_ijepa(shared):
     """A head with one patch level is exactly I-JEPA's loss, recomputed by
