@@ -375,8 +375,11 @@ def side_by_side(args) -> dict:
         base_cwd = base_path = worktree
         if osp.isdir(osp.join(REPO, 'data')):  # data sets are not in git
             os.symlink(osp.join(REPO, 'data'), osp.join(worktree, 'data'))
+    # the profile is of the candidate (a pinned commit's script may not
+    # have --profile)
     candidate = options_args(
-        args.cfg_options) + (['--compile'] if args.compile else [])
+        args.cfg_options) + (['--compile'] if args.compile else
+                             []) + (['--profile'] if args.profile else [])
     baseline = options_args(args.baseline_options)
     runs = {'baseline': [], 'candidate': []}
     try:
