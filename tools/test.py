@@ -77,6 +77,11 @@ def main():
     from hjepa.utils import load_config, register_all_modules
     register_all_modules()
 
+    from hjepa.utils.config import refuse_resolved_variables
+    refuse_resolved_variables(
+        args.cfg_options, 'Set the data sets\' own keys instead, e.g. '
+        'test_dataloader.dataset.data_root=DIR and '
+        'test_cfg.bank_dataloader.dataset.data_root=DIR.')
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
     if args.encoder is not None:

@@ -54,14 +54,13 @@ def parse_args():
 def main():
     args = parse_args()
     from hjepa.utils import apply_amp, load_config, register_all_modules
+    from hjepa.utils.config import refuse_resolved_variables
     register_all_modules()
 
     cfg_options = args.cfg_options or {}
-    if 'data_root' in cfg_options:
-        raise SystemExit(
-            'error: --cfg-options data_root=... changes nothing: the config '
-            'has already put its data_root into the datasets. Use --data-root '
-            f'{cfg_options["data_root"]} to train on a folder of images.')
+    refuse_resolved_variables(
+        cfg_options, f'Use --data-root {cfg_options.get("data_root")} to '
+        'train on a folder of images.')
     if args.data_root is not None:  # --cfg-options still have the last word
         cfg_options = {
             **data_root_options(args.config, args.data_root),

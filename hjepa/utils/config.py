@@ -8,6 +8,17 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 
+def refuse_resolved_variables(cfg_options: Optional[dict], hint: str) -> None:
+    """Exit with an error for ``--cfg-options data_root=...``: mmengine has
+    already put a base config's ``data_root`` into the datasets, so setting
+    the variable afterwards changes nothing (and would exit 0 on the
+    config's own data). ``hint`` says what to use instead."""
+    if cfg_options and 'data_root' in cfg_options:
+        raise SystemExit(
+            'error: --cfg-options data_root=... changes nothing: the config '
+            'has already put its data_root into the datasets. ' + hint)
+
+
 def load_config(path: str,
                 cfg_options: Optional[dict] = None,
                 work_dir: Optional[str] = None,

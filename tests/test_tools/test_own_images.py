@@ -114,3 +114,19 @@ def test_a_folder_smaller_than_one_batch_says_so(monkeypatch, tmp_path):
          str(tmp_path / 'work')])
     assert 'has 10 images, fewer than one batch of 32' in message
     assert photos in message
+
+
+def test_test_py_refuses_cfg_options_data_root(tmp_path):
+    """tools/test.py with --cfg-options data_root=DIR would score the
+    config's own data and exit 0; it is refused, naming what to set."""
+    import subprocess
+    result = subprocess.run([
+        sys.executable, 'tools/test.py', SMOKE,
+        str(tmp_path / 'x.pth'), '--cfg-options', f'data_root={tmp_path}'
+    ],
+                            cwd=REPO,
+                            capture_output=True,
+                            text=True)
+    assert result.returncode != 0
+    assert 'changes nothing' in result.stderr
+    assert 'test_dataloader.dataset.data_root=DIR' in result.stderr
