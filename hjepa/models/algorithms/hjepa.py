@@ -7,7 +7,7 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from hjepa.registry import MODELS
-from ..utils.crops import crop_resize, sample_crop_boxes
+from ..utils.crops import crop_options, crop_resize, sample_crop_boxes
 from ..utils.seeding import (CONTEXT_AUGMENT_STREAM, CROP_STREAM, MASK_STREAM,
                              REG_STREAM, step_generator)
 
@@ -149,17 +149,13 @@ class HJEPA(BaseModel):
     def _check_multi_crop(self, cfg: Optional[dict]) -> Optional[dict]:
         if cfg is None:
             return None
-        mc = dict(
-            num_crops=2,
-            size=self.backbone.img_size[0] // 2,
-            scale=(0.1, 0.4),
-            ratio=(3 / 4, 4 / 3),
-            weight=1.0)
-        unknown = set(cfg) - set(mc)
-        if unknown:
-            raise ValueError(f'unknown multi_crop keys {sorted(unknown)}; '
-                             f'expected {sorted(mc)}')
-        mc.update(cfg)
+        mc = crop_options(
+            dict(
+                num_crops=2,
+                size=self.backbone.img_size[0] // 2,
+                scale=(0.1, 0.4),
+                ratio=(3 / 4, 4 / 3),
+                weight=1.0), cfg, 'multi_crop')
         p = self.backbone.patch_size
         if mc['num_crops'] < 1 or mc['size'] < p or mc['size'] % p:
             raise ValueError(f'multi_crop {mc}: num_crops must be >= 1 and '

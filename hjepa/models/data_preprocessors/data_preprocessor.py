@@ -5,7 +5,7 @@ import torch
 from mmengine.model import BaseDataPreprocessor
 
 from hjepa.registry import MODELS
-from ..utils.crops import crop_resize, sample_crop_boxes
+from ..utils.crops import crop_options, crop_resize, sample_crop_boxes
 from ..utils.seeding import AUGMENT_STREAM, step_generator
 
 
@@ -41,15 +41,11 @@ class HJEPADataPreprocessor(BaseDataPreprocessor):
         self.generator = torch.Generator()
         self.batch_augment = None
         if batch_augment is not None:
-            aug = dict(
-                crop_scale=(0.3, 1.0),
-                crop_ratio=(3 / 4, 4 / 3),
-                flip_prob=0.5)
-            unknown = set(batch_augment) - set(aug)
-            if unknown:
-                raise ValueError(f'unknown batch_augment keys '
-                                 f'{sorted(unknown)}; expected {sorted(aug)}')
-            aug.update(batch_augment)
+            aug = crop_options(
+                dict(
+                    crop_scale=(0.3, 1.0),
+                    crop_ratio=(3 / 4, 4 / 3),
+                    flip_prob=0.5), batch_augment, 'batch_augment')
             lo, hi = aug['crop_scale']
             if not 0 < lo <= hi <= 1:
                 raise ValueError(f"crop_scale {aug['crop_scale']} must satisfy"

@@ -6,6 +6,17 @@ import torch
 import torch.nn.functional as F
 
 
+def crop_options(defaults: dict, given: dict, name: str) -> dict:
+    """``defaults`` updated by ``given``, refusing keys it does not have
+    (the crop settings of ``HJEPA(multi_crop=...)`` and
+    ``HJEPADataPreprocessor(batch_augment=...)``)."""
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise ValueError(f'unknown {name} keys {sorted(unknown)}; expected '
+                         f'{sorted(defaults)}')
+    return {**defaults, **given}
+
+
 def sample_crop_boxes(
     n: int,
     scale: Sequence[float],
