@@ -29,7 +29,6 @@ import tempfile
 import time
 
 import torch
-import torch.nn.functional as F
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
@@ -107,11 +106,9 @@ def measure(run, args, shape) -> dict:
 
 
 def parity(run, ref: torch.Tensor, images: torch.Tensor) -> dict:
-    out = torch.cat([run(x) for x in images.split(25)])
-    rms = ref.pow(2).mean().sqrt()
-    return dict(
-        cos=float(F.cosine_similarity(out, ref).mean()),
-        rel=float((out - ref).abs().max() / rms))
+    from tools.deployment.exporter import compare
+    c = compare(ref, torch.cat([run(x) for x in images.split(25)]))
+    return dict(cos=c['cos'], rel=c['rel_max'])
 
 
 def main(argv=None) -> None:

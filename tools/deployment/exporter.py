@@ -42,6 +42,7 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.config import Config
 
 FORMATS = ('torchscript', 'onnx', 'onnx-int8')
@@ -343,6 +344,19 @@ def read_metadata(path: str) -> dict:
         raise ValueError(f'{path} has no {TS_META_FILE}: not written by '
                          'tools/deployment/export.py')
     return json.loads(files[TS_META_FILE])
+
+
+def compare(ref: torch.Tensor, out: torch.Tensor) -> dict:
+    """Relative max abs difference and cosines of two feature sets (the
+    parity of verify.py and deploy_latency.py)."""
+    if out.shape != ref.shape:
+        return dict(rel_max=float('inf'), cos=-1.0, min_cos=-1.0)
+    rms = ref.pow(2).mean().sqrt().clamp_min(1e-12)
+    cos = F.cosine_similarity(out.flatten(1), ref.flatten(1), dim=1)
+    return dict(
+        rel_max=float((out - ref).abs().max() / rms),
+        cos=float(cos.mean()),
+        min_cos=float(cos.min()))
 
 
 class ExportedModel:

@@ -21,12 +21,11 @@ import sys
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 
-from tools.deployment.exporter import ExportedModel  # noqa: E402
+from tools.deployment.exporter import ExportedModel, compare  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -99,18 +98,6 @@ def knn_top1(bank, bank_labels, queries, query_labels) -> float:
         bank, queries = bank.mean(1), queries.mean(1)
     return knn_accuracy(bank, bank_labels, queries, query_labels, (20, ),
                         0.07)['top1_k20']
-
-
-def compare(ref: torch.Tensor, out: torch.Tensor) -> dict:
-    """Relative max abs difference and cosines of two feature sets."""
-    if out.shape != ref.shape:
-        return dict(rel_max=float('inf'), cos=-1.0, min_cos=-1.0)
-    rms = ref.pow(2).mean().sqrt().clamp_min(1e-12)
-    cos = F.cosine_similarity(out.flatten(1), ref.flatten(1), dim=1)
-    return dict(
-        rel_max=float((out - ref).abs().max() / rms),
-        cos=float(cos.mean()),
-        min_cos=float(cos.min()))
 
 
 def check(row: dict, args) -> list:
