@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.hjepa-installed
-CONFIG ?= configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py
+CONFIG ?= configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py
 WORK_DIR ?= work_dirs/main_job
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 

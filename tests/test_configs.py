@@ -63,7 +63,7 @@ def test_vit_b_in1k_is_a_vit_b16():
     assert model.backbone.patch_size == 16
     assert model.backbone.img_size == (224, 224)
     assert model.num_levels == 3
-    assert model.head.queries((14, 14), 'cpu')[1] == (4, 1)
+    assert model.head.queries((14, 14), 'cpu')[1] == (4, 16)
     assert cfg.train_dataloader.batch_size == 256
     assert cfg.train_cfg.max_epochs == 300
 

@@ -8,7 +8,7 @@
 #       configs/ablations/hjepa_vs_ijepa_30min.py --parallel 2
 budget_minutes = 30
 seeds = (0, 1)
-_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py'
+_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
 arms = [
     dict(name='H-JEPA (default: patch + 2x2 + 1x1 query levels)', config=_cfg),
     dict(

@@ -6,7 +6,7 @@
 #       --parallel 2
 budget_minutes = 8
 seeds = (0, )
-_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py'
+_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
 _patch = dict(kind='patch')
 
 

@@ -1,11 +1,11 @@
 # Screening: what the coarse levels predict, and the predictor's layout.
 # Every arm is the CPU default recipe (configs/hjepa/hjepa_vit-tiny-d6-p4_
-# 1xb128-16e_cifar10.py) but for the options shown.
+# 1xb128-22e_cifar10.py) but for the options shown.
 #   python tools/analysis_tools/ablation.py \
 #       configs/ablations/screen_hierarchy.py --parallel 2
 budget_minutes = 12
 seeds = (0, )
-_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py'
+_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
 _patch = dict(kind='patch')
 arms = [
     dict(

@@ -5,7 +5,7 @@
 #       configs/ablations/screen_recipe.py --parallel 2
 budget_minutes = 12
 seeds = (0, )
-_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py'
+_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
 _query = {
     'model.head.levels': [
         dict(kind='patch'),

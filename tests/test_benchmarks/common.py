@@ -24,7 +24,7 @@ DET_COCO = osp.join(
 SEG_ADE20K = osp.join(BENCH, 'mmseg',
                       'upernet_hjepa-vit-b-p16_8xb2-160k_ade20k-512x512.py')
 MAKE_TRAIN = osp.join(REPO, 'configs', 'hjepa',
-                      'hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py')
+                      'hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py')
 VIT_B = osp.join(REPO, 'configs', 'hjepa', 'vit-b_in1k.py')
 # Four blocks: the segmentor needs four distinct out_indices (0-3 here).
 TINY_ARCH = dict(name='tiny', num_layers=4)

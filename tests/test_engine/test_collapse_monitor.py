@@ -10,7 +10,7 @@ from hjepa.engine import CollapseMonitorHook, RepresentationCollapseError
 from tests.helpers import REPO, smoke_config
 
 CPU_DEFAULT = osp.join(REPO, 'configs', 'hjepa',
-                       'hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py')
+                       'hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py')
 
 
 def _collapsing_config(tmp_path, cifar_root, actions):

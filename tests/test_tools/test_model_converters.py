@@ -22,7 +22,7 @@ from tests.test_benchmarks.common import (DET_COCO, DET_COMPOSITE, SEG_ADE20K,
 # The checkpoint `make train` writes; another with HJEPA_PRETRAIN_CHECKPOINT.
 MAKE_TRAIN_CKPT = os.environ.get(
     'HJEPA_PRETRAIN_CHECKPOINT',
-    osp.join(REPO, 'work_dirs', 'main_job', 'epoch_16.pth'))
+    osp.join(REPO, 'work_dirs', 'main_job', 'epoch_22.pth'))
 
 
 def encoder_weights(state_dict, encoder):

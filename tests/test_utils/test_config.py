@@ -59,13 +59,13 @@ def test_mixed_units_are_refused():
 
 def test_cpu_default_ends_its_cosine_at_the_epochs_asked_for():
     """``--cfg-options train_cfg.max_epochs=6`` on the CPU default: the
-    cosine ends at epoch 6, not at the 16 the leaf was written for."""
-    path = f'{REPO}/configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py'
+    cosine ends at epoch 6, not at the 22 the leaf was written for."""
+    path = f'{REPO}/configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
     cfg = load_config(path, {'train_cfg.max_epochs': 6})
     ends = [s['end'] for s in cfg.param_scheduler]
     assert max(ends) == 6
     written = load_config(path)
-    assert max(s['end'] for s in written.param_scheduler) == 16
+    assert max(s['end'] for s in written.param_scheduler) == 22
 
 
 def test_fit_to_iterations_keeps_the_shape():

@@ -8,8 +8,8 @@ cd "$(dirname "$0")/../.."
 mkdir -p work_dirs/bench
 P=.venv/bin/python
 B=tools/benchmarks/pretrain_throughput.py
-H=configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py
-I=configs/ijepa/ijepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py
+H=configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py
+I=configs/ijepa/ijepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py
 O=work_dirs/bench
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 # same math (exact I-JEPA on both): this code vs the pinned d09e685

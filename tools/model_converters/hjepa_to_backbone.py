@@ -1,7 +1,7 @@
 """Pretraining checkpoint -> backbone checkpoint for mmdet, mmseg, mmpretrain.
 
     python tools/model_converters/hjepa_to_backbone.py \
-        work_dirs/main_job/epoch_16.pth work_dirs/main_job/backbone.pth
+        work_dirs/main_job/epoch_22.pth work_dirs/main_job/backbone.pth
 
 Keys come out as ``backbone.<name>``: load them with
 ``model.backbone.init_cfg=dict(type='Pretrained', checkpoint=DST,

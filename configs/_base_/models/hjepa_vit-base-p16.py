@@ -22,13 +22,14 @@ model = dict(
         min_context=10),
     head=dict(
         type='HierarchicalLatentHead',
-        # every target-block patch (I-JEPA's task), the mean of each
-        # quadrant of the image, the mean of the whole image; the coarse
-        # levels are query tokens of the predictor (HierarchicalLatentHead)
+        # the CPU default's levels (configs/_base_/models/hjepa_vit-tiny-p4.py):
+        # every target-block patch, then the 2x2 quadrants and the 4x4
+        # cells of the 14x14 grid (cells of 3 or 4 patches a side), each
+        # region's target centred on the image's mean target token
         levels=[
             dict(kind='patch'),
-            dict(kind='region', grid=2),
-            dict(kind='region', grid=1),
+            dict(kind='region', grid=2, center=True),
+            dict(kind='region', grid=4, center=True),
         ],
         level_weights=(1.0, 0.5, 0.5),
         loss=dict(type='SmoothL1LatentLoss')),

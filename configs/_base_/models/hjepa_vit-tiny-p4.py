@@ -12,13 +12,18 @@ model = dict(
     masker=dict(type='MultiBlockMasker'),
     head=dict(
         type='HierarchicalLatentHead',
-        # every target-block patch (I-JEPA's task), the mean of each
-        # quadrant of the image, the mean of the whole image; the coarse
-        # levels are query tokens of the predictor (HierarchicalLatentHead)
+        # every target-block patch (I-JEPA's task), then the 2x2 quadrants
+        # and the 4x4 cells of the image, each region's target the mean of
+        # its target tokens after subtracting the image's mean target token
+        # (center=True), so a coarse level asks how a region differs from
+        # the rest of the image, not its average colour; the coarse levels
+        # are query tokens of the predictor (HierarchicalLatentHead). 44.2
+        # against I-JEPA's 40.2 k-NN at 30 minutes, two seeds
+        # (configs/ablations/centred_regions_30min.py, README).
         levels=[
             dict(kind='patch'),
-            dict(kind='region', grid=2),
-            dict(kind='region', grid=1),
+            dict(kind='region', grid=2, center=True),
+            dict(kind='region', grid=4, center=True),
         ],
         level_weights=(1.0, 0.5, 0.5),
         loss=dict(type='SmoothL1LatentLoss')),

@@ -1,7 +1,7 @@
 # Mask R-CNN on the CIFAR composite set with the `make train` encoder.
 #
 # A 6-layer ViT-Tiny, patch 4, as pretrained by
-# configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py, on 64 px canvases
+# configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py, on 64 px canvases
 # of 24-40 px CIFAR-10 photos: the objects are at the pretraining scale and
 # the ViT sees a 16 x 16 grid (stride 4). The pyramid resizes that map by
 # 1, 1/2, 1/4, 1/8 (strides 4-32, plus 64 for the RPN). Heads are slimmed

@@ -1,7 +1,7 @@
 # UperNet on the CIFAR composite set with the `make train` encoder.
 #
 # A 6-layer ViT-Tiny, patch 4, as pretrained by
-# configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py, on 64 px canvases
+# configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py, on 64 px canvases
 # of 24-40 px CIFAR-10 photos (the pretraining scale; a 16 x 16 grid at
 # stride 4). Blocks 2, 3, 4 and 6 feed mmseg's Feature2Pyramid, which resizes
 # them by 2, 1, 1/2 and 1/4 (strides 2-16). 11 classes: background and the

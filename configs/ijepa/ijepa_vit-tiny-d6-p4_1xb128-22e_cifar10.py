@@ -1,6 +1,6 @@
 # I-JEPA (one level) counterpart of the CPU default: everything else, the
 # context colour jitter included, as the H-JEPA config it inherits.
-_base_ = ['../hjepa/hjepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py']
+_base_ = ['../hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py']
 
 # exactly I-JEPA: one patch level, the context repeated per target block
 model = dict(
