@@ -22,7 +22,7 @@ model = dict(
         min_context=10),
     head=dict(
         type='HierarchicalLatentHead',
-        # the CPU default's levels (configs/_base_/models/hjepa_vit-tiny-p4.py):
+        # the CPU default's levels (_base_/models/hjepa_vit-tiny-p4.py):
         # every target-block patch, then the 2x2 quadrants and the 4x4
         # cells of the 14x14 grid (cells of 3 or 4 patches a side), each
         # region's target centred on the image's mean target token
