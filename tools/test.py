@@ -65,11 +65,13 @@ def parse_args():
 
 def _is_protocol_loop(loop) -> bool:
     """Whether test_cfg.type names ProtocolTestLoop (scoped or not) or a
-    subclass of it."""
-    from hjepa.evaluation import ProtocolTestLoop
+    subclass of it that takes ``run`` and ``subjects`` (KNNTestLoop, the
+    k-NN-only alias, does not)."""
+    from hjepa.evaluation import KNNTestLoop, ProtocolTestLoop
     from hjepa.registry import LOOPS
     cls = LOOPS.get(loop) if isinstance(loop, str) else loop
-    return isinstance(cls, type) and issubclass(cls, ProtocolTestLoop)
+    return isinstance(cls, type) and issubclass(cls, ProtocolTestLoop) \
+        and not issubclass(cls, KNNTestLoop)
 
 
 def main():
@@ -111,9 +113,8 @@ def main():
     cfg.load_from = None
 
     runner = Runner.from_cfg(cfg)
-    from mmengine.model import is_model_wrapper
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
+    from hjepa.utils.dist import unwrap_model
+    model = unwrap_model(runner.model)
     if random_init:
         model.init_weights()
     else:

@@ -154,11 +154,10 @@ def check_resume(runner, checkpoint: str) -> None:
     """Fail with one clear message, before mmengine resumes, if the
     checkpoint cannot be read or does not fit the config's model."""
     import torch
-    from mmengine.model import is_model_wrapper
 
     from hjepa.utils.checkpoint import CheckpointError, check_model_checkpoint
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
+    from hjepa.utils.dist import unwrap_model
+    model = unwrap_model(runner.model)
     if not isinstance(model, torch.nn.Module):
         return  # FlexibleRunner: built by its strategy, later
     try:

@@ -6,13 +6,13 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.model import is_model_wrapper
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from hjepa.datasets.image_folder import (cover_crop_box, read_rgb,
                                          scan_image_folder, to_rgb)
 from hjepa.evaluation.features import POOLINGS, Features, extract_features
+from hjepa.utils.dist import unwrap_model
 
 ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
 
@@ -161,7 +161,7 @@ class FeatureExtractor:
             raise ValueError(f'pooling {pooling!r} must be one of {POOLINGS}')
         if batch_size < 1:
             raise ValueError(f'batch_size {batch_size} must be >= 1')
-        self.model = model.module if is_model_wrapper(model) else model
+        self.model = unwrap_model(model)
         self.encoder, self.pooling = encoder, pooling
         self.batch_size = batch_size
         self.out_layers = None if out_layers is None else list(out_layers)

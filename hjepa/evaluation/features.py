@@ -3,8 +3,9 @@ from typing import Callable, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.model import is_model_wrapper
 from mmengine.utils import ProgressBar
+
+from hjepa.utils.dist import gather_in_order, unwrap_model
 
 #: Poolings of :func:`encode`.
 POOLINGS = ('avg', 'cat4', 'tokens')
@@ -43,9 +44,17 @@ def _layer_indices(num_layers: int, pooling: str,
     return sorted(set(layers))
 
 
+def _encoder(model, encoder: Union[str, nn.Module]) -> nn.Module:
+    if isinstance(encoder, nn.Module):
+        return encoder
+    if encoder not in ('target', 'context'):
+        raise ValueError(f"encoder {encoder!r} must be 'target' or 'context'")
+    return model.target_encoder if encoder == 'target' else model.backbone
+
+
 def encode(model,
            inputs: torch.Tensor,
-           encoder: str = 'target',
+           encoder: Union[str, nn.Module] = 'target',
            pooling: str = 'avg',
            out_layers: Optional[Sequence[int]] = None) -> Features:
     """Features of normalised images from one encoder of an HJEPA model.
@@ -53,7 +62,8 @@ def encode(model,
     Args:
         model: An HJEPA model (unwrapped).
         inputs: Normalised images [B, C, H, W].
-        encoder: ``'target'`` or ``'context'``.
+        encoder: ``'target'`` or ``'context'``, or an encoder module of the
+            same kind (e.g. a freshly initialised one) to run instead.
         pooling: ``'avg'``: token average [B, D] (``model.extract_feat``);
             ``'cat4'``: the token averages of the last 4 layers (fewer if
             the encoder is shallower) side by side [B, 4 * D], as the
@@ -70,11 +80,9 @@ def encode(model,
     """
     if pooling not in POOLINGS:
         raise ValueError(f'pooling {pooling!r} must be one of {POOLINGS}')
+    net = _encoder(model, encoder)
     if pooling == 'avg' and out_layers is None:
-        return model.extract_feat(inputs, encoder)
-    if encoder not in ('target', 'context'):
-        raise ValueError(f"encoder {encoder!r} must be 'target' or 'context'")
-    net = model.target_encoder if encoder == 'target' else model.backbone
+        return net(inputs)[-1].mean(1)  # model.extract_feat
     layers = _layer_indices(net.num_layers, pooling, out_layers)
     outs = net(inputs, out_indices=layers)  # per layer [B, N, D]
     if pooling == 'cat4':
@@ -94,17 +102,21 @@ def _cat(feats: list) -> Features:
 def extract_features(
     model,
     dataloader,
-    encoder: str = 'target',
+    encoder: Union[str, nn.Module] = 'target',
     progress: bool = False,
     pooling: str = 'avg',
     out_layers: Optional[Sequence[int]] = None
 ) -> Tuple[Features, torch.Tensor]:
-    """Features and labels of every sample of a loader.
+    """Features and labels of every sample of a loader: the one feature
+    path of the test loops, the protocols, the online k-NN hook and
+    :class:`hjepa.apis.FeatureExtractor`.
 
     Args:
-        model: An HJEPA model (or a wrapper of one).
+        model: An HJEPA model (or a wrapper of one); its data preprocessor
+            prepares the batches.
         dataloader: Yields batches its data preprocessor understands.
-        encoder: ``'target'`` or ``'context'``.
+        encoder: ``'target'`` or ``'context'``, or an encoder module to run
+            instead (see :func:`encode`).
         progress: Show a progress bar.
         pooling: ``'avg'``, ``'cat4'`` or ``'tokens'``; see :func:`encode`.
         out_layers: Blocks to read; see :func:`encode`.
@@ -113,15 +125,16 @@ def extract_features(
         Features (average-pooled [N, D] by default; see :func:`encode`)
         and labels [N], on the CPU, in float32.
     """
-    if is_model_wrapper(model):
-        model = model.module
-    was_training = model.training
+    model = unwrap_model(model)
+    net = _encoder(model, encoder)
+    was_training = model.training, net.training
     model.eval()
+    net.eval()
     feats, labels = [], []
     bar = ProgressBar(len(dataloader.dataset)) if progress else None
     for batch in dataloader:
         data = model.data_preprocessor(batch, False)
-        out = encode(model, data['inputs'], encoder, pooling, out_layers)
+        out = encode(model, data['inputs'], net, pooling, out_layers)
         feats.append(
             tuple(
                 t.float().cpu()
@@ -129,8 +142,36 @@ def extract_features(
         labels.append(data['data_samples'].cpu())
         if bar is not None:
             bar.update(len(labels[-1]))
-    model.train(was_training)
+    model.train(was_training[0])
+    net.train(was_training[1])
     return _cat(feats), torch.cat(labels)
+
+
+def gather_features(
+    model,
+    dataloader,
+    encoder: Union[str, nn.Module] = 'target',
+    pooling: str = 'avg',
+    out_layers: Optional[Sequence[int]] = None,
+    progress: bool = False
+) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """:func:`extract_features` of a whole dataset read by every rank (each
+    its share, through the loader's distributed sampler), stacked in
+    dataset order on rank 0; ``(None, None)`` on the other ranks. Streams:
+    only features are kept, never images.
+
+    ``pooling`` must give one tensor per sample (not a tuple).
+    """
+    x, y = extract_features(model, dataloader, encoder, progress, pooling,
+                            out_layers)
+    if isinstance(x, tuple):
+        raise ValueError('gather_features needs one tensor per sample; '
+                         f'pooling {pooling!r} with out_layers {out_layers} '
+                         'gives a tuple')
+    rows = gather_in_order(list(zip(x, y)), len(dataloader.dataset))
+    if rows is None:  # not rank 0
+        return None, None
+    return torch.stack([r[0] for r in rows]), torch.stack([r[1] for r in rows])
 
 
 @torch.no_grad()

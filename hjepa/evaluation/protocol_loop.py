@@ -4,13 +4,14 @@ import time
 from typing import Dict, Optional, Sequence, Union
 
 import torch
-from mmengine.dist import broadcast_object_list, collect_results, get_rank
-from mmengine.model import is_model_wrapper
+import torch.nn as nn
+from mmengine.dist import get_rank
 from mmengine.runner import BaseLoop
 from torch.utils.data import DataLoader
 
 from hjepa.registry import LOOPS, MODELS, PROTOCOLS
-from .features import batched_forward, cat_token_means
+from hjepa.utils.dist import gather_in_order, on_rank0, unwrap_model
+from .features import gather_features
 from .protocols import EvalData, EvalSubject
 
 SUBJECTS = ('model', 'random_init', 'raw_pixels')
@@ -31,11 +32,13 @@ class ProtocolTestLoop(BaseLoop):
 
     Metrics are returned flat as ``<subject>/<protocol>/<metric>``, with
     ``<subject>/<protocol>/seconds``. Encoders run on the model's device.
-    Under a distributed launcher every rank reads its share of the data and
-    rank 0 runs the protocols while the others wait in a broadcast: raise
-    ``env_cfg.dist_cfg.timeout`` (seconds) above the protocols' run time.
-    Both splits are held in memory, so this loop is for CIFAR-sized sets;
-    ImageNet configs keep the streaming :class:`KNNTestLoop`.
+    Under a distributed launcher every rank encodes its share of the data
+    and rank 0 runs the protocols while the others wait in a broadcast:
+    raise ``env_cfg.dist_cfg.timeout`` (seconds) above the protocols' run
+    time. Features stream (:func:`gather_features`: only features are
+    kept), so k-NN, linear probe and few-shot run on ImageNet-sized sets;
+    the splits' images are held in memory only where asked for (raw pixels,
+    fine-tuning, feature quality, the report; see :attr:`needs_images`).
 
     Args:
         runner: The runner.
@@ -95,32 +98,58 @@ class ProtocolTestLoop(BaseLoop):
         self.report_dir = report_dir
 
     @property
-    def _device(self) -> torch.device:
-        return next(self._model.parameters()).device
+    def _model(self):
+        return unwrap_model(self.runner.model)
 
     @property
-    def _model(self):
-        model = self.runner.model
-        return model.module if is_model_wrapper(model) else model
+    def needs_images(self) -> bool:
+        """Whether the splits' images are held in memory: for raw pixels,
+        for protocols that re-encode or fine-tune (``needs_images``) and
+        for the report's mask plot. Otherwise only features are kept."""
+        return 'raw_pixels' in self.subjects or \
+            self.report_dir is not None or \
+            any(getattr(p, 'needs_images', False)
+                for p in self.protocols.values())
 
     def run(self) -> Dict[str, float]:
         self.runner.call_hook('before_test')
         self.runner.call_hook('before_test_epoch')
         start = time.perf_counter()
-        data = self._load_data()
-        metrics, subjects = [None], {}
-        if get_rank() == 0:
-            metrics[0] = {}
+        # every rank reads its share of the data; rank 0 holds the whole
+        images = self._load_images() if self.needs_images else None
+        encoders = {
+            name: self._encoder(name)
+            for name in self.subjects if name != 'raw_pixels'
+        }
+        features = {
+            name: self._features(name, encoder)
+            for name, encoder in encoders.items()
+        }
+        subjects = {}
+
+        def evaluate():
+            data = self._eval_data(images, features)
+            out = {}
             for name in self.subjects:
-                subject = self._subject(name, data)
-                subjects[name] = subject
-                metrics[0].update(self._evaluate(subject, data))
-        broadcast_object_list(metrics)
-        metrics = metrics[0]
+                subjects[name] = self._subject(name, data, encoders, features)
+                out.update(self._evaluate(subjects[name], data))
+            return out
+
+        metrics = on_rank0(evaluate)
         metrics['eval_seconds'] = time.perf_counter() - start
         if self.report_dir is not None and get_rank() == 0:
             from .report import write_report
-            write_report(self.report_dir, self.runner, metrics, subjects, data)
+            write_report(
+                self.report_dir,
+                metrics,
+                subjects,
+                self._eval_data(images, features),
+                config=self.runner.cfg.filename,
+                checkpoint=self.runner.cfg.get('load_from'),
+                encoder=self.encoder,
+                classes=dataset_classes(self.dataloader.dataset),
+                model=self._model,
+                logger=self.runner.logger)
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         self.runner.call_hook('after_test')
         return metrics
@@ -145,13 +174,12 @@ class ProtocolTestLoop(BaseLoop):
 
     # data and subjects -------------------------------------------------
 
-    def _load_data(self) -> Optional[EvalData]:
-        """Normalised images and labels of both splits, on rank 0."""
+    def _load_images(self):
+        """Normalised images and labels of both splits (rank 0; None on the
+        others)."""
         bank = self._images(self.bank_dataloader)
         test = self._images(self.dataloader)
-        if bank is None:
-            return None
-        return EvalData(bank[0], bank[1], test[0], test[1])
+        return None if bank is None else (bank, test)
 
     @torch.no_grad()
     def _images(self, loader):
@@ -159,53 +187,92 @@ class ProtocolTestLoop(BaseLoop):
         rows = []
         for batch in loader:
             data = preprocess(batch, False)
-            labels = data['data_samples']
-            if not isinstance(labels, torch.Tensor) or labels.min() < 0:
-                raise ValueError(
-                    'evaluation protocols need class labels; build the '
-                    'evaluation datasets with with_label=True')
-            rows.extend(zip(data['inputs'].cpu(), labels.cpu()))
-        rows = collect_results(rows, len(loader.dataset), 'cpu')
+            check_labels(data['data_samples'])
+            rows.extend(zip(data['inputs'].cpu(), data['data_samples'].cpu()))
+        rows = gather_in_order(rows, len(loader.dataset))
         if rows is None:  # not rank 0
             return None
         return torch.stack([r[0]
                             for r in rows]), torch.stack([r[1] for r in rows])
 
-    def _subject(self, name: str, data: EvalData) -> EvalSubject:
+    def _encoder(self, name: str) -> nn.Module:
+        """The loaded model's target (or context) encoder, or one of the
+        same config freshly initialised (the same on every rank)."""
+        if name == 'model':
+            model = self._model
+            return model.target_encoder if self.encoder == 'target' \
+                else model.backbone
+        encoder = MODELS.build(self._encoder_cfg())
+        with torch.random.fork_rng(devices=[]):  # leave others' draws
+            torch.manual_seed(self.seed)
+            encoder.init_weights()
+        return encoder.to(self._device).eval()
+
+    def _encoder_cfg(self) -> dict:
+        cfg = copy.deepcopy(self.runner.cfg.model.backbone)
+        cfg.update(init_cfg=None)
+        return cfg
+
+    @property
+    def _device(self) -> torch.device:
+        return next(self._model.parameters()).device
+
+    def _features(self, name: str, encoder: nn.Module):
+        """``cat4`` features (the last ``num_cat_layers`` layers' token
+        averages side by side) and labels of both splits, streamed through
+        :func:`gather_features`; rank 0 holds them, the others None."""
         t0 = time.perf_counter()
+        k = min(self.num_cat_layers, encoder.num_layers)
+        out = []
+        for loader in (self.bank_dataloader, self.dataloader):
+            x, y = gather_features(
+                self._model,
+                loader,
+                encoder,
+                pooling='cat4',
+                out_layers=list(range(-k, 0)),
+                progress=get_rank() == 0)
+            if y is not None:
+                check_labels(y)
+            out.append((x, y))
+        if get_rank() == 0:
+            self.runner.logger.info(
+                f'{name}: features of {len(out[0][0])} + {len(out[1][0])} '
+                f'images in {time.perf_counter() - t0:.0f} s')
+        return out
+
+    @staticmethod
+    def _eval_data(images, features) -> EvalData:
+        if images is not None:
+            (bank_x, bank_y), (test_x, test_y) = images
+            return EvalData(bank_y, test_y, bank_x, test_x)
+        (_, bank_y), (_, test_y) = next(iter(features.values()))
+        return EvalData(bank_y, test_y)
+
+    def _subject(self, name: str, data: EvalData, encoders: dict,
+                 features: dict) -> EvalSubject:
         if name == 'raw_pixels':
             feats = dict(
                 avg=(data.train_images.flatten(1),
                      data.test_images.flatten(1)))
             return EvalSubject(name, feats)
-        cfg = copy.deepcopy(self.runner.cfg.model.backbone)
-        k = min(self.num_cat_layers, self._model.backbone.num_layers)
-        cfg.update(
-            out_type='tokens', out_indices=list(range(-k, 0)), init_cfg=None)
-        encoder = MODELS.build(cfg)
-        if name == 'model':
-            model = self._model
-            source = model.target_encoder if self.encoder == 'target' \
-                else model.backbone
-            encoder.load_state_dict(source.state_dict())
-        else:
-            with torch.random.fork_rng(devices=[]):  # leave others' draws
-                torch.manual_seed(self.seed)
-                encoder.init_weights()
-        encoder.to(self._device).eval()
-        train = self._features(encoder, data.train_images)
-        test = self._features(encoder, data.test_images)
-        feats = {p: (train[p], test[p]) for p in train}
-        self.runner.logger.info(
-            f'{name}: features of {len(data.train_images)} + '
-            f'{len(data.test_images)} images in '
-            f'{time.perf_counter() - t0:.0f} s')
-        return EvalSubject(name, feats, encoder, cfg)
+        (train, _), (test, _) = features[name]
+        encoder = encoders[name]
+        d = encoder.embed_dims
+        feats = dict(avg=(train[:, -d:], test[:, -d:]), cat4=(train, test))
+        return EvalSubject(name, feats, encoder, self._encoder_cfg())
 
-    @staticmethod
-    def _features(encoder, images: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """``cat4``: the output layers' token averages side by side
-        [N, k * D]; ``avg``: the last one's [N, D]."""
-        cat = batched_forward(encoder, images,
-                              lambda x: cat_token_means(encoder(x)))
-        return dict(avg=cat[:, -encoder.embed_dims:], cat4=cat)
+
+def check_labels(labels) -> None:
+    if not isinstance(labels, torch.Tensor) or labels.min() < 0:
+        raise ValueError('evaluation protocols need class labels; build the '
+                         'evaluation datasets with with_label=True')
+
+
+def dataset_classes(dataset) -> Optional[Sequence[str]]:
+    """A dataset's class names, if it has them."""
+    classes = getattr(dataset, 'classes', None)
+    if classes:
+        return classes
+    metainfo = getattr(dataset, 'metainfo', None) or {}
+    return metainfo.get('classes')

@@ -24,11 +24,20 @@ from .linear_probe import linear_probe
 
 @dataclass
 class EvalData:
-    """Normalised images and labels of the bank (train) and test splits."""
-    train_images: torch.Tensor  # [N, C, H, W]
+    """Labels of the bank (train) and test splits, and their normalised
+    images where a protocol needs them (``needs_images``)."""
     train_labels: torch.Tensor  # [N]
-    test_images: torch.Tensor  # [M, C, H, W]
     test_labels: torch.Tensor  # [M]
+    train_images: Optional[torch.Tensor] = None  # [N, C, H, W]
+    test_images: Optional[torch.Tensor] = None  # [M, C, H, W]
+
+    def images(self, protocol: str) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Both splits' images; a clear error where they were not loaded."""
+        if self.train_images is None or self.test_images is None:
+            raise ValueError(f'{protocol} needs the images of both splits; '
+                             'the test loop loads them when the protocol '
+                             'declares needs_images = True')
+        return self.train_images, self.test_images
 
 
 @dataclass
@@ -200,12 +209,15 @@ class FeatureQualityProtocol:
         self.num_samples, self.num_levels, self.seed = num_samples, \
             num_levels, seed
 
+    needs_images = True  # re-encodes augmented views
+
     def __call__(self, subject: EvalSubject, data: EvalData, logger=None):
         _, test_x = subject.get('avg')
         out = _prefixed('image', feature_statistics(test_x))
-        n = min(self.num_samples, len(data.test_images))
-        pick = torch.linspace(0, len(data.test_images) - 1, n).long()
-        images = data.test_images[pick]
+        _, test_images = data.images(type(self).__name__)
+        n = min(self.num_samples, len(test_images))
+        pick = torch.linspace(0, len(test_images) - 1, n).long()
+        images = test_images[pick]
         gen = torch.Generator().manual_seed(self.seed)
         view1 = subject.encode(batch_augment(images, gen))
         view2 = subject.encode(batch_augment(images, gen))
@@ -237,6 +249,8 @@ class FineTuneProtocol:
             seed).
     """
 
+    needs_images = True  # trains on them
+
     def __init__(self,
                  drop_path_rate: float = 0.1,
                  max_train_samples: Optional[int] = None,
@@ -262,7 +276,8 @@ class FineTuneProtocol:
             raise RuntimeError(f'fine-tuning encoder does not match the '
                                f'evaluated one: missing {missing}, '
                                f'unexpected {unexpected}')
-        images, labels = data.train_images, data.train_labels
+        images, test_images = data.images(type(self).__name__)
+        labels = data.train_labels
         if self.max_train_samples and self.max_train_samples < len(images):
             pick = torch.linspace(0,
                                   len(images) - 1,
@@ -272,7 +287,7 @@ class FineTuneProtocol:
             encoder,
             images,
             labels,
-            data.test_images,
+            test_images,
             data.test_labels,
             logger=logger,
             **self.kwargs)

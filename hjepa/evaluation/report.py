@@ -4,10 +4,9 @@ import json
 import os
 import os.path as osp
 from collections import defaultdict
-from typing import Dict
+from typing import Dict, Optional, Sequence
 
 import torch
-from mmengine.model import is_model_wrapper
 
 SUBJECT_TITLES = dict(
     model='checkpoint', random_init='random init', raw_pixels='raw pixels')
@@ -59,13 +58,34 @@ def markdown_table(metrics: Dict[str, float]) -> str:
     return '\n'.join(lines)
 
 
-def write_report(out_dir: str, runner, metrics: Dict[str, float],
-                 subjects: dict, data) -> Dict[str, str]:
+def write_report(out_dir: str,
+                 metrics: Dict[str, float],
+                 subjects: dict,
+                 data,
+                 config: Optional[str] = None,
+                 checkpoint: Optional[str] = None,
+                 encoder: Optional[str] = None,
+                 classes: Optional[Sequence[str]] = None,
+                 model=None,
+                 logger=None) -> Dict[str, str]:
     """Write ``report.json``, ``report.md`` and the plots to ``out_dir``.
 
     Plots: training curves from the run beside the checkpoint (loss per
     level; effective rank and online k-NN when the run logged them), a
     t-SNE of test features per subject, and sampled masks on test images.
+
+    Args:
+        out_dir: Where the files go.
+        metrics: Flat ``<subject>/<protocol>/<metric>`` metrics, with
+            ``eval_seconds``.
+        subjects: ``{name: EvalSubject}``.
+        data: The :class:`EvalData` (labels; images for the mask plot).
+        config: The config's path.
+        checkpoint: The evaluated checkpoint (None: random init).
+        encoder: ``'target'`` or ``'context'``.
+        classes: Class names of the test split.
+        model: The HJEPA model (its masker draws the mask plot).
+        logger: Logs where the report is.
 
     Returns:
         ``{name: path}`` of every file written.
@@ -75,8 +95,7 @@ def write_report(out_dir: str, runner, metrics: Dict[str, float],
                                            plot_training_curves, read_scalars)
     os.makedirs(out_dir, exist_ok=True)
     files = {}
-    checkpoint = runner.cfg.get('load_from')
-    cfg_path = runner.cfg.filename
+    cfg_path = config
     notes = []
 
     scalars = find_training_scalars(checkpoint)
@@ -92,20 +111,16 @@ def write_report(out_dir: str, runner, metrics: Dict[str, float],
         notes.append('no training log beside the checkpoint: no training '
                      'curves')
 
-    dataset = getattr(runner.test_dataloader, 'dataset', None)
-    classes = getattr(dataset, 'classes',
-                      None) or (dataset.metainfo.get('classes') if hasattr(
-                          dataset, 'metainfo') else None)
     embed = {SUBJECT_TITLES[n]: s.get('avg')[1] for n, s in subjects.items()}
     if embed:
         path = osp.join(out_dir, 'tsne.png')
         plot_embedding(embed, data.test_labels, classes, path)
         files['tsne'] = path
 
-    model = runner.model.module if is_model_wrapper(runner.model) \
-        else runner.model
     masker = getattr(model, 'masker', None)
-    if masker is not None:
+    if masker is not None and data.test_images is None:
+        notes.append('test images not loaded: no mask plot')
+    elif masker is not None:
         p = model.backbone.patch_size
         images = data.test_images[torch.linspace(0,
                                                  len(data.test_images) - 1,
@@ -125,7 +140,7 @@ def write_report(out_dir: str, runner, metrics: Dict[str, float],
         date=datetime.datetime.now().isoformat(timespec='seconds'),
         config=cfg_path,
         checkpoint=checkpoint or 'random',
-        encoder=getattr(runner.test_loop, 'encoder', None),
+        encoder=encoder,
         wall_seconds=metrics.get('eval_seconds'),
         num_train=len(data.train_labels),
         num_test=len(data.test_labels),
@@ -165,5 +180,6 @@ def write_report(out_dir: str, runner, metrics: Dict[str, float],
     with open(path, 'w') as f:
         f.write('\n'.join(md))
     files['markdown'] = path
-    runner.logger.info(f'evaluation report: {path}')
+    if logger is not None:
+        logger.info(f'evaluation report: {path}')
     return files

@@ -59,9 +59,55 @@ def test_few_shot_settings_the_data_cannot_hold_are_skipped():
     from hjepa.evaluation import EvalData, EvalSubject, FewShotProtocol
     labels = torch.arange(10).repeat(20)  # 20 images a class
     feats = torch.eye(10)[labels]
-    data = EvalData(torch.zeros(1), labels, torch.zeros(1), labels)
+    data = EvalData(labels, labels)  # features only, no images
     subject = EvalSubject('model', dict(avg=(feats, feats)))
     out = FewShotProtocol(
         settings=((5, 1), (10, 10)), episodes=5, n_query=15)(subject, data)
     assert out['5way1shot/top1'] == 100.0
     assert not any(k.startswith('10way10shot') for k in out)
+
+
+def test_feature_protocols_stream_without_images(tmp_path, cifar_root,
+                                                 monkeypatch):
+    """k-NN, linear probe and few-shot read features only: the loop never
+    holds the images (so ImageNet-sized sets fit), and scores as with
+    them; a protocol that needs images asks for them."""
+    from hjepa.evaluation import ProtocolTestLoop
+    cfg = smoke_config(tmp_path, cifar_root, 'protocols_stream')
+    _cheap_protocols(cfg)
+    cfg.randomness = dict(seed=0)
+    cfg.test_cfg.update(run=('knn', 'linear_probe', 'few_shot'))
+    runner = Runner.from_cfg(cfg)
+    assert not runner.test_loop.needs_images
+
+    def no_images(self, loader):
+        raise AssertionError('images were loaded')
+
+    with monkeypatch.context() as m:
+        m.setattr(ProtocolTestLoop, '_images', no_images)
+        streamed = runner.test()
+    cfg = smoke_config(tmp_path / 'b', cifar_root, 'protocols_images')
+    _cheap_protocols(cfg)
+    cfg.randomness = dict(seed=0)
+    cfg.test_cfg.update(run=('knn', 'linear_probe', 'few_shot', 'finetune'))
+    runner = Runner.from_cfg(cfg)
+    assert runner.test_loop.needs_images  # fine-tuning trains on them
+    with_images = runner.test()
+    for key, value in streamed.items():
+        if key.endswith('seconds'):
+            continue
+        assert abs(value - with_images[key]) < 1e-6, key
+
+
+def test_a_protocol_needing_images_says_so():
+    import torch
+
+    from hjepa.evaluation import EvalData, EvalSubject, FeatureQualityProtocol
+    labels = torch.arange(10)
+    subject = EvalSubject('model', dict(avg=(torch.rand(10, 4), ) * 2))
+    with pytest.raises(
+            ValueError,
+            match='FeatureQualityProtocol needs the '
+            'images of both splits'):
+        FeatureQualityProtocol(num_samples=4)(subject,
+                                              EvalData(labels, labels))

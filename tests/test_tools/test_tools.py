@@ -101,12 +101,12 @@ def test_print_config():
 
 
 def test_protocol_flags_need_the_protocol_loop(tmp_path):
-    # the ImageNet configs keep the streaming k-NN loop
+    # KNNTestLoop, the k-NN-only alias, takes no protocol list
     env = dict(os.environ, OMP_NUM_THREADS='1')
     result = subprocess.run([
-        sys.executable, 'tools/test.py', 'configs/hjepa/vit-b_in1k.py',
-        'random', '--work-dir',
-        str(tmp_path), '--protocol', 'all'
+        sys.executable, 'tools/test.py', SMOKE, 'random', '--work-dir',
+        str(tmp_path), '--protocol', 'all', '--cfg-options',
+        'test_cfg.type=KNNTestLoop'
     ],
                             cwd=REPO,
                             env=env,

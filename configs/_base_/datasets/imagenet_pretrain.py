@@ -39,8 +39,11 @@ test_dataloader = dict(
         data_root=data_root,
         data_prefix='val',
         pipeline=_eval_pipeline))
+# the protocols that need features only: they stream (ProtocolTestLoop keeps
+# features, never images, unless raw pixels, fine-tuning or feature quality
+# are asked for), so 1.28M bank images fit
 test_cfg = dict(
-    type='KNNTestLoop',
+    type='ProtocolTestLoop',
     bank_dataloader=dict(
         **_knn_loader,
         dataset=dict(
@@ -48,7 +51,19 @@ test_cfg = dict(
             data_root=data_root,
             data_prefix='train',
             pipeline=_eval_pipeline)),
-    ks=(10, 20, 200),
-    temperature=0.07,
+    protocols=dict(
+        knn=dict(type='KNNProtocol', ks=(10, 20, 200), temperature=0.07),
+        linear_probe=dict(
+            type='LinearProbeProtocol',
+            poolings=('avg', 'cat4'),
+            lrs=(1e-3, 3e-3, 1e-2),
+            epochs=20),
+        few_shot=dict(
+            type='FewShotProtocol',
+            settings=((5, 1), (5, 5)),
+            episodes=600,
+            n_query=15)),
+    run=('knn', ),
+    subjects=('model', ),
     encoder='target')
-test_evaluator = dict(type='Evaluator', metrics=[])  # KNNTestLoop scores
+test_evaluator = dict(type='Evaluator', metrics=[])  # the loop scores

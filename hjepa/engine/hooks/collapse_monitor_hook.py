@@ -1,17 +1,16 @@
 """Watches feature statistics during pretraining and acts on collapse."""
-import time
 from typing import Dict, Optional, Sequence
 
 import torch
 from mmengine.dataset import default_collate
-from mmengine.dist import broadcast_object_list, get_rank
+from mmengine.dist import get_rank
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from hjepa.evaluation.feature_quality import (feature_statistics,
                                               level_statistics)
 from hjepa.evaluation.features import batched_forward
 from hjepa.registry import HOOKS
+from hjepa.utils.dist import on_rank0, unwrap_model
 from .eval_subset import build_eval_subset
 
 ACTIONS = ('warn', 'checkpoint', 'lower_lr', 'stop')
@@ -115,8 +114,7 @@ class CollapseMonitorHook(Hook):
 
     @staticmethod
     def _model(runner):
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model
+        return unwrap_model(runner.model)
 
     def after_train_iter(self,
                          runner,
@@ -127,13 +125,7 @@ class CollapseMonitorHook(Hook):
             return
         # rank 0 measures and decides, so every rank acts alike (the same
         # SVD on two GPUs need not agree to the last bit)
-        stats = [None]
-        if get_rank() == 0:
-            start = time.perf_counter()
-            stats[0] = self.statistics(runner)
-            stats[0]['seconds'] = time.perf_counter() - start
-        broadcast_object_list(stats)
-        stats = stats[0]
+        stats = on_rank0(lambda: self.statistics(runner), timed=True)
         step = runner.iter + 1
         runner.visualizer.add_scalars(
             {

@@ -3,9 +3,9 @@ import math
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from hjepa.registry import HOOKS
+from hjepa.utils.dist import unwrap_model
 
 
 @HOOKS.register_module()
@@ -63,8 +63,7 @@ class TargetEncoderEMAHook(Hook):
         if hasattr(optim_wrapper, 'should_update') and \
                 not optim_wrapper.should_update():
             return  # accumulating gradients: the encoder did not move
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner.model)
         m = self.momentum_at(runner.iter, runner.max_iters)
         model.update_target_encoder(m)
         runner.message_hub.update_scalar('train/ema_momentum', m)

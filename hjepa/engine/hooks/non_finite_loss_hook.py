@@ -4,9 +4,9 @@ from typing import Dict, Optional
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from hjepa.registry import HOOKS
+from hjepa.utils.dist import unwrap_model
 
 
 class NonFiniteLossError(RuntimeError):
@@ -53,8 +53,7 @@ class NonFiniteLossHook(Hook):
                 'checkpoint.')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner.model)
         bad = [
             name for name, p in model.named_parameters()
             if not bool(torch.isfinite(p.detach()).all())

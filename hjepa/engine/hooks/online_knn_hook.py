@@ -1,15 +1,15 @@
 """k-NN accuracy of the target encoder on a subset, while training runs."""
-import time
 from typing import Optional, Sequence
 
 from mmengine.dataset import default_collate
-from mmengine.dist import broadcast_object_list, get_rank
+from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from torch.utils.data import DataLoader
 
 from hjepa.evaluation.features import extract_features
 from hjepa.evaluation.knn import knn_accuracy
 from hjepa.registry import HOOKS
+from hjepa.utils.dist import on_rank0
 from .eval_subset import build_eval_subset
 
 
@@ -99,18 +99,16 @@ class OnlineKNNHook(Hook):
             self._check(runner)
 
     def _check(self, runner) -> None:
-        metrics = [None]
-        if get_rank() == 0:
-            start = time.perf_counter()
+
+        def score():  # rank 0 alone: its loaders are not distributed
             bank_x, bank_y = extract_features(runner.model, self._bank,
                                               self.encoder)
             query_x, query_y = extract_features(runner.model, self._query,
                                                 self.encoder)
-            metrics[0] = knn_accuracy(bank_x, bank_y, query_x, query_y,
-                                      self.ks, self.temperature)
-            metrics[0]['seconds'] = time.perf_counter() - start
-        broadcast_object_list(metrics)
-        metrics = metrics[0]
+            return knn_accuracy(bank_x, bank_y, query_x, query_y, self.ks,
+                                self.temperature)
+
+        metrics = on_rank0(score, timed=True)
         # the step LoggerHook gives this point: after_train_epoch sees the
         # iteration counter already advanced, after_train_iter not yet
         step = runner.iter if self.by_epoch else runner.iter + 1
