@@ -43,7 +43,7 @@ train: data
 test: data
 	$(PY) -m pytest tests -q
 
-LINT_PATHS := hjepa tools tests projects configs setup.py
+LINT_PATHS := hjepa tools tests projects configs docs setup.py
 LINT_STAMP := $(VENV)/.hjepa-lint-installed
 
 $(LINT_STAMP): $(PY) requirements/lint.txt
