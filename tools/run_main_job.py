@@ -4,7 +4,11 @@ Runs ``tools/train.py CONFIG --amp``, then ``tools/test.py`` (k-NN) on the
 final checkpoint's target encoder and on a randomly initialised encoder of
 the same shape, and writes ``results.json`` and ``results.md`` to the work dir
 with the config, the k-NN top-1 (k=20, cosine, T=0.07, average-pooled
-tokens) and the wall times.
+tokens) and the wall times. Last, it registers the checkpoint in the
+user-local model zoo (``$HJEPA_HOME/model-index.yml``) with its sha256 and
+k-NN, under the name of the config's zoo entry (``--name`` to choose one,
+``--no-register`` to skip), so that
+``get_model(NAME, pretrained=True)`` loads it.
 """
 import argparse
 import json
@@ -38,11 +42,24 @@ def evaluate(config, checkpoint, work_dir, name):
     }
 
 
+def zoo_name(config: str) -> str:
+    """The zoo name of the entry (model-index.yml) trained by ``config``,
+    else the config's file name without ``.py``."""
+    from hjepa.apis.model_zoo import model_entries
+    for entry in model_entries().values():
+        if osp.isfile(entry.config) and osp.samefile(entry.config, config):
+            return entry.name
+    return osp.splitext(osp.basename(config))[0]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('config')
     parser.add_argument('--work-dir', default='work_dirs/main_job')
     parser.add_argument('--no-amp', action='store_true')
+    parser.add_argument(
+        '--name', help='zoo name to register the checkpoint under')
+    parser.add_argument('--no-register', action='store_true')
     args = parser.parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
 
@@ -83,6 +100,22 @@ def main():
           f'training {train_seconds / 60:.1f} min, '
           f'total {total_seconds / 60:.1f} min')
     print(f'results: {osp.join(args.work_dir, "results.json")}')
+
+    if not args.no_register:
+        from hjepa.apis import register_model
+        name = args.name or zoo_name(args.config)
+        entry = register_model(
+            name,
+            args.config,
+            checkpoint,
+            metrics={
+                f'k-NN Top 1 (k={k[len("top1_k"):]})': v
+                for k, v in pretrained.items() if k.startswith('top1_k')
+            },
+            overwrite=True)
+        print(f'registered {name!r} in {entry.index} (sha256 '
+              f'{entry.sha256[:12]}...): get_model({name!r}, '
+              'pretrained=True)')
 
 
 if __name__ == '__main__':
