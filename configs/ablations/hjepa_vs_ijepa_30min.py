@@ -4,13 +4,16 @@
 # predictor, masking, shared-context predictor, EMA, colour jitter, schedule
 # fitted to the same budget) with the patch level only, i.e. exactly I-JEPA's
 # loss.
+# The README's table of this file ran at commit 59227c2, when the default
+# levels were patch, 2x2 and whole-image regions (not centred); the default
+# is now centred 2x2 and 4x4 regions (centred_regions_30min.py).
 #   python tools/analysis_tools/ablation.py \
 #       configs/ablations/hjepa_vs_ijepa_30min.py --parallel 2
 budget_minutes = 30
 seeds = (0, 1)
 _cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
 arms = [
-    dict(name='H-JEPA (default: patch + 2x2 + 1x1 query levels)', config=_cfg),
+    dict(name="H-JEPA (the CPU default's levels)", config=_cfg),
     dict(
         name='I-JEPA (patch level only)',
         config=_cfg,
