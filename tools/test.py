@@ -86,6 +86,8 @@ def main():
         'test_cfg.bank_dataloader.dataset.data_root=DIR.')
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
+    from hjepa.utils.dist import init_cpu_dist
+    init_cpu_dist(cfg, args.launcher)
     if args.encoder is not None:
         cfg.test_cfg.encoder = args.encoder
     loop = cfg.test_cfg.get('type')

@@ -67,6 +67,8 @@ def main():
             **cfg_options
         }
     cfg = load_config(args.config, cfg_options, args.work_dir, args.launcher)
+    from hjepa.utils.dist import init_cpu_dist
+    init_cpu_dist(cfg, args.launcher)
     if args.amp:
         apply_amp(cfg)
     if args.compile or cfg.get('compile'):

@@ -51,14 +51,24 @@ SAFE_CHECKPOINT_GLOBALS = [HistoryBuffer, MethodFreeHistoryBuffer
 # Checkpoints written before the class moved here name it by its old module.
 _OLD_PATHS = [(MethodFreeHistoryBuffer, 'hjepa.engine.hooks.'
                'safe_checkpoint_hook.MethodFreeHistoryBuffer')]
-if hasattr(torch.serialization, 'add_safe_globals'):  # pairs: torch >= 2.5
-    torch.serialization.add_safe_globals(SAFE_CHECKPOINT_GLOBALS + _OLD_PATHS)
+
+
+def allow_checkpoint_types() -> None:
+    """Allow-list :data:`SAFE_CHECKPOINT_GLOBALS` for ``torch.load(...,
+    weights_only=True)`` (torch >= 2.5; idempotent). Called by
+    :func:`load_checkpoint` and by ``register_all_modules`` (before
+    mmengine's own ``torch.load`` resumes a run); importing this module
+    changes nothing."""
+    if hasattr(torch.serialization, 'add_safe_globals'):
+        torch.serialization.add_safe_globals(SAFE_CHECKPOINT_GLOBALS +
+                                             _OLD_PATHS)
 
 
 def load_checkpoint(path: str,
                     map_location: Union[str, torch.device] = 'cpu') -> dict:
     """``torch.load(path, weights_only=True)``, with the types that H-JEPA
     and mmengine checkpoints hold allowed (see the module docstring)."""
+    allow_checkpoint_types()
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
@@ -109,29 +119,36 @@ def _unreadable(path: str, error: Exception) -> str:
 #: Layout version of the ``HJEPA`` state dict this code writes (stored in a
 #: checkpoint's ``meta['hjepa_format']``). 1: the per-level heads of the
 #: window levels were a ``LevelProjectionNeck`` (``neck.heads.{l}.*``);
-#: 2: the head owns them (``head.projs.{l}.*``).
-CHECKPOINT_FORMAT = 2
-_RENAMES = {1: [('neck.heads.', 'head.projs.')]}
+#: 2: the head owns them (``head.projs.{l}.*``); 3: one training-step
+#: counter, the model's ``num_steps`` (the data preprocessor kept its own
+#: copy, ``data_preprocessor.num_steps``, always equal to it).
+CHECKPOINT_FORMAT = 3
+_RENAMES = {1: [('neck.heads.', 'head.projs.')], 2: []}
+_DROPPED = {1: [], 2: ['data_preprocessor.num_steps']}
 
 
 def migrate_state_dict(state_dict: Dict[str, torch.Tensor],
                        prefix: str = '',
                        version: Optional[int] = None) -> int:
-    """Rename the keys of an older ``HJEPA`` layout in place.
+    """Rename (and drop) the keys of an older ``HJEPA`` layout in place.
 
     Args:
         state_dict: A model's state dict (or a larger one holding it).
         prefix: Where the model's keys start in ``state_dict``.
         version: Layout of ``state_dict``; found from its keys when None
-            (``neck.heads.*`` means 1).
+            (``neck.heads.*`` means 1, ``data_preprocessor.num_steps`` 2).
 
     Returns:
         The version it was in.
     """
     if version is None:
         old = prefix + 'neck.heads.'
-        version = 1 if any(k.startswith(old) for k in state_dict) else \
-            CHECKPOINT_FORMAT
+        if any(k.startswith(old) for k in state_dict):
+            version = 1
+        elif prefix + 'data_preprocessor.num_steps' in state_dict:
+            version = 2
+        else:
+            version = CHECKPOINT_FORMAT
     if not 1 <= version <= CHECKPOINT_FORMAT:
         raise ValueError(f'checkpoint layout version {version} is not one '
                          f'this code reads (1 to {CHECKPOINT_FORMAT}); '
@@ -141,6 +158,8 @@ def migrate_state_dict(state_dict: Dict[str, torch.Tensor],
             for key in [k for k in state_dict if k.startswith(prefix + old)]:
                 state_dict[prefix + new + key[len(prefix + old):]] = \
                     state_dict.pop(key)
+        for key in _DROPPED[v]:
+            state_dict.pop(prefix + key, None)
     return version
 
 

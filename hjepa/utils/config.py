@@ -43,9 +43,8 @@ def load_config(path: str,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(path))[0])
     if launcher != 'none' and not torch.cuda.is_available():
-        # Distributed on CPUs: Gloo, DDP without device ids, and the process
-        # group started here (mmengine's pytorch launcher would pick a CUDA
-        # device first; it skips its own set-up once a group exists).
+        # Distributed on CPUs: Gloo and DDP without device ids; the tools
+        # then start the process group (hjepa.utils.dist.init_cpu_dist).
         dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
         if dist_cfg.get('backend') == 'nccl':
             print_log(
@@ -58,9 +57,6 @@ def load_config(path: str,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
-        if launcher == 'pytorch' and not torch.distributed.is_initialized():
-            torch.distributed.init_process_group(
-                backend=cfg.env_cfg.dist_cfg.get('backend', 'gloo'))
     return cfg
 
 

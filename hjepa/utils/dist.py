@@ -11,6 +11,23 @@ from mmengine.dist import broadcast_object_list, collect_results, get_rank
 from mmengine.model import is_model_wrapper
 
 
+def init_cpu_dist(cfg, launcher: str) -> None:
+    """Start the process group of a ``torchrun`` launch without a GPU.
+
+    mmengine's ``pytorch`` launcher picks a CUDA device first; it skips its
+    own set-up once a group exists. Call after :func:`~hjepa.utils.
+    load_config` (which sets Gloo and DDP without device ids on CPUs) and
+    before building the runner; nothing happens with a GPU, another
+    launcher, or a group already started.
+    """
+    import torch
+    if launcher != 'pytorch' or torch.cuda.is_available() or \
+            torch.distributed.is_initialized():
+        return
+    backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'gloo')
+    torch.distributed.init_process_group(backend=backend)
+
+
 def unwrap_model(model):
     """The model inside a DDP/FSDP (mmengine) wrapper, or ``model``."""
     return model.module if is_model_wrapper(model) else model

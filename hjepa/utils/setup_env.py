@@ -6,7 +6,8 @@ from mmengine import DefaultScope
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import every H-JEPA module so its registrations take effect.
+    """Import every H-JEPA module so its registrations take effect, and
+    allow-list the types of H-JEPA checkpoints for safe loading.
 
     Args:
         init_default_scope: Make ``hjepa`` the default registry scope, so
@@ -16,6 +17,8 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import hjepa.engine  # noqa: F401
     import hjepa.evaluation  # noqa: F401
     import hjepa.models  # noqa: F401
+    from hjepa.utils.checkpoint import allow_checkpoint_types
+    allow_checkpoint_types()  # mmengine's resume calls torch.load itself
 
     if not init_default_scope:
         return

@@ -45,6 +45,14 @@ def run(work_dir, cifar_root, name, interrupt=False, resume=False):
     return runner
 
 
+def assert_same_state(a, b):
+    """The two runners' models hold the same tensors under the same keys."""
+    a, b = a.model.state_dict(), b.model.state_dict()
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], msg=key)
+
+
 def test_resume_continues_where_it_stopped(tmp_path, cifar_root):
     straight = run(tmp_path / 'straight', cifar_root, 'resume_straight')
     run(tmp_path / 'split', cifar_root, 'resume_first_half', interrupt=True)
@@ -60,13 +68,9 @@ def test_resume_continues_where_it_stopped(tmp_path, cifar_root):
     assert resumed.iter == straight.iter == 16
     assert resumed.epoch == straight.epoch == 2
 
-    # Weights of both encoders, the predictor and the step counters.
-    a = straight.model.state_dict()
-    b = resumed.model.state_dict()
-    assert a.keys() == b.keys()
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], msg=key)
-    assert int(b['num_steps']) == 16
+    # Weights of both encoders, the predictor and the step counter.
+    assert_same_state(straight, resumed)
+    assert int(resumed.model.state_dict()['num_steps']) == 16
 
     # Optimizer moments and the schedulers' positions.
     opt_a = straight.optim_wrapper.state_dict()['state']
@@ -80,6 +84,24 @@ def test_resume_continues_where_it_stopped(tmp_path, cifar_root):
     group_b = resumed.optim_wrapper.optimizer.param_groups[0]
     assert group_a['lr'] == pytest.approx(group_b['lr'])
     assert group_a['weight_decay'] == pytest.approx(group_b['weight_decay'])
+
+
+def test_a_format_2_checkpoint_resumes(tmp_path, cifar_root):
+    """A checkpoint of the layout before one step counter (format 2: the
+    data preprocessor kept its own ``num_steps``) resumes, and the run ends
+    where an uninterrupted one does."""
+    straight = run(tmp_path / 'straight', cifar_root, 'fmt2_straight')
+    run(tmp_path / 'split', cifar_root, 'fmt2_first_half', interrupt=True)
+    ckpt = osp.join(tmp_path, 'split', 'epoch_1.pth')
+    saved = torch.load(ckpt, weights_only=True)
+    saved['meta']['hjepa_format'] = 2
+    saved['state_dict']['data_preprocessor.num_steps'] = \
+        saved['state_dict']['num_steps'].clone()
+    torch.save(saved, ckpt)
+
+    resumed = run(tmp_path / 'split', cifar_root, 'fmt2_resumed', resume=True)
+    assert resumed.iter == straight.iter == 16
+    assert_same_state(straight, resumed)
 
 
 def test_checkpoint_needs_no_unsafe_globals(tmp_path, cifar_root):

@@ -15,16 +15,39 @@ def test_normalises_and_stacks_lists():
 
 def test_batch_augment_is_deterministic_per_step():
     x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    steps = dict(a=0, b=0)
     a = HJEPADataPreprocessor(batch_augment=dict(), seed=1)
     b = HJEPADataPreprocessor(batch_augment=dict(), seed=1)
+    a.step_source, b.step_source = lambda: steps['a'], lambda: steps['b']
     first = a(dict(inputs=x), True)['inputs']
     assert torch.equal(first, b(dict(inputs=x), True)['inputs'])
+    assert torch.equal(first, a(dict(inputs=x), True)['inputs'])  # same step
+    steps['a'] = 1
     second = a(dict(inputs=x), True)['inputs']
     assert not torch.equal(first, second)  # a new draw every step
-    assert int(a.num_steps) == 2
     plain = a(dict(inputs=x), False)['inputs']  # no augmentation in eval
-    assert int(a.num_steps) == 2
     assert not torch.equal(plain, first)
+    # one step counter, the model's: the preprocessor saves none
+    assert 'num_steps' not in a.state_dict()
+
+
+def test_batch_augment_needs_the_model_step():
+    pre = HJEPADataPreprocessor(batch_augment=dict())
+    x = torch.zeros(2, 3, 8, 8, dtype=torch.uint8)
+    with pytest.raises(RuntimeError, match='step_source'):
+        pre(dict(inputs=x), True)
+    pre(dict(inputs=x), False)  # evaluation draws nothing
+
+
+def test_the_model_owns_the_step():
+    from tests.test_models.test_hjepa import PATCH, build
+    model = build([PATCH], (1.0, ),
+                  data_preprocessor=dict(
+                      type='HJEPADataPreprocessor', batch_augment=dict()))
+    model.num_steps.fill_(7)
+    assert model.data_preprocessor.step_source() == 7
+    assert [k for k in model.state_dict() if k.endswith('num_steps')] == \
+        ['num_steps']
 
 
 def test_full_crop_without_flip_is_identity():
@@ -34,6 +57,7 @@ def test_full_crop_without_flip_is_identity():
         std=(1, 1, 1),
         batch_augment=dict(
             crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_prob=0.0))
+    pre.step_source = lambda: 0
     out = pre(dict(inputs=x), True)['inputs']
     torch.testing.assert_close(out, x.float())
 
@@ -45,6 +69,7 @@ def test_flip_mirrors():
         std=(1, 1, 1),
         batch_augment=dict(
             crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_prob=1.0))
+    pre.step_source = lambda: 0
     out = pre(dict(inputs=x), True)['inputs']
     torch.testing.assert_close(out, x.float().flip(-1))
 

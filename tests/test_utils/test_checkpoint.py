@@ -144,6 +144,32 @@ def test_load_model_weights_migrates_old_layouts(tmp_path):
         assert torch.equal(model.state_dict()[key], value), key
 
 
+@pytest.mark.parametrize('meta', [dict(hjepa_format=2), None])
+def test_format_2_loads_without_its_second_step_counter(tmp_path, meta):
+    """Format 2 saved the data preprocessor's own ``num_steps`` beside the
+    model's; it is dropped (the version from the meta, or found from the
+    key), and nothing else changes."""
+    model = build()
+    state_dict = dict(model.state_dict())
+    state_dict['data_preprocessor.num_steps'] = torch.tensor(5)
+    path = tmp_path / 'v2.pth'
+    torch.save(
+        dict(
+            state_dict=state_dict,
+            **({} if meta is None else dict(meta=meta))), path)
+    fresh = build()
+    assert load_model_weights(fresh, str(path)) == []
+    check_model_checkpoint(fresh, str(path))
+    assert 'data_preprocessor.num_steps' not in fresh.state_dict()
+    # a current checkpoint holding it would be a mistake, not a migration
+    path3 = tmp_path / 'v3.pth'
+    torch.save(
+        dict(meta=dict(hjepa_format=CHECKPOINT_FORMAT), state_dict=state_dict),
+        path3)
+    with pytest.raises(CheckpointError, match='data_preprocessor.num_steps'):
+        check_model_checkpoint(fresh, str(path3))
+
+
 def test_check_model_checkpoint_is_strict_about_every_key(tmp_path, trained):
     model = build()
     check_model_checkpoint(model, trained[0])

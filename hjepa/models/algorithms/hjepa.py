@@ -131,7 +131,12 @@ class HJEPA(BaseModel):
                                                            'mean') else {}
             self.context_augment = _build(context_augment, **norm)
         self.multi_crop = self._check_multi_crop(multi_crop)
+        # the run's one training-step counter (saved, so a resumed run
+        # draws what the uninterrupted one drew); the data preprocessor's
+        # batch augmentation reads it too
         self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
+        if hasattr(self.data_preprocessor, 'step_source'):
+            self.data_preprocessor.step_source = self.current_step
         self.generator = torch.Generator()
         # checkpoints of earlier layouts load through a key migration
         self._register_load_state_dict_pre_hook(_migrate_keys)
@@ -202,6 +207,10 @@ class HJEPA(BaseModel):
                          "'predict'")
 
     @torch.no_grad()
+    def current_step(self) -> int:
+        """The training step the next :meth:`loss` call is (from 0)."""
+        return int(self.num_steps)
+
     def extract_feat(self,
                      inputs: torch.Tensor,
                      encoder: str = 'target') -> torch.Tensor:

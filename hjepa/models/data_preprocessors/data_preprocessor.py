@@ -1,5 +1,5 @@
 """Batch preparation: stacking, batched crop-and-flip, normalisation."""
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 from mmengine.model import BaseDataPreprocessor
@@ -18,7 +18,9 @@ class HJEPADataPreprocessor(BaseDataPreprocessor):
     of ints, or None. In training it can apply random-resized-crop and
     horizontal flip to the whole batch at once (one ``grid_sample``): cheap
     enough that small in-memory datasets such as CIFAR need no loader
-    workers. Its draws depend on ``(seed, rank, step)`` only.
+    workers. Its draws depend on ``(seed, rank, step)`` only; the step is
+    the owning model's training-step counter (``step_source``, which
+    :class:`HJEPA` sets), the one counter of a run.
 
     Args:
         mean: Per-channel mean, on the 0-255 scale.
@@ -36,8 +38,10 @@ class HJEPADataPreprocessor(BaseDataPreprocessor):
         super().__init__()
         self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1), False)
         self.register_buffer('std', torch.tensor(std).view(-1, 1, 1), False)
-        self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
         self.seed = seed
+        #: () -> the current training step; set by the model that owns this
+        #: preprocessor (it keeps the one step counter, saved and resumed)
+        self.step_source: Optional[Callable[[], int]] = None
         self.generator = torch.Generator()
         self.batch_augment = None
         if batch_augment is not None:
@@ -66,9 +70,13 @@ class HJEPADataPreprocessor(BaseDataPreprocessor):
         inputs, labels = self.cast_data((inputs, labels))
         x = inputs.float()  # [B, C, H, W]
         if training and self.batch_augment is not None:
+            if self.step_source is None:
+                raise RuntimeError(
+                    'batch_augment draws per training step: set '
+                    'step_source, the owning model\'s step counter (HJEPA '
+                    'sets it)')
             gen = step_generator(self.generator, self.seed,
-                                 int(self.num_steps), AUGMENT_STREAM)
-            self.num_steps += 1
+                                 int(self.step_source()), AUGMENT_STREAM)
             x = self._crop_and_flip(x, gen)
         x = (x - self.mean) / self.std
         return dict(inputs=x, data_samples=labels)
