@@ -43,10 +43,11 @@ def evaluate(config, checkpoint, work_dir, name):
 
 
 def zoo_name(config: str) -> str:
-    """The zoo name of the entry (model-index.yml) trained by ``config``,
-    else the config's file name without ``.py``."""
-    from hjepa.apis.model_zoo import model_entries
-    for entry in model_entries().values():
+    """The name of the shipped zoo entry (model-index.yml) trained by
+    ``config``, else the config's file name without ``.py``. Shipped
+    entries only: a user-local one may name a config in another checkout."""
+    from hjepa.apis.model_zoo import MODEL_INDEX, read_index
+    for entry in read_index(MODEL_INDEX):
         if osp.isfile(entry.config) and osp.samefile(entry.config, config):
             return entry.name
     return osp.splitext(osp.basename(config))[0]

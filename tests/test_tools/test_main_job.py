@@ -39,7 +39,16 @@ def test_main_job_registers_its_checkpoint(tmp_path, cifar_root, monkeypatch):
     assert feats.shape == (3, 192)
 
 
-def test_zoo_name_of_the_cpu_default():
+def test_zoo_name_of_the_cpu_default(tmp_path, monkeypatch):
+    # a user-local entry of the same name for the config of another
+    # checkout (what `make train` in another clone registers) changes
+    # nothing: the name comes from the shipped index
+    home = tmp_path / 'home'
+    home.mkdir()
+    (home / 'model-index.yml').write_text(
+        'Models:\n  - Name: hjepa_vit-tiny-d6-p4_cifar10\n'
+        f'    Config: {SMOKE}\n')
+    monkeypatch.setenv('HJEPA_HOME', str(home))
     sys.path.insert(0, osp.join(REPO, 'tools'))
     try:
         from run_main_job import zoo_name
