@@ -168,7 +168,16 @@ def gather_features(
         raise ValueError('gather_features needs one tensor per sample; '
                          f'pooling {pooling!r} with out_layers {out_layers} '
                          'gives a tuple')
-    rows = gather_in_order(list(zip(x, y)), len(dataloader.dataset))
+    return gather_pairs(x, y, len(dataloader.dataset))
+
+
+def gather_pairs(
+        x: torch.Tensor, y: torch.Tensor,
+        size: int) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """Every rank's rows of ``x`` and ``y`` (its share of a dataset of
+    ``size`` samples) stacked in dataset order on rank 0; ``(None, None)``
+    on the other ranks."""
+    rows = gather_in_order(list(zip(x, y)), size)
     if rows is None:  # not rank 0
         return None, None
     return torch.stack([r[0] for r in rows]), torch.stack([r[1] for r in rows])

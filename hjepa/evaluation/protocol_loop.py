@@ -10,8 +10,8 @@ from mmengine.runner import BaseLoop
 from torch.utils.data import DataLoader
 
 from hjepa.registry import LOOPS, MODELS, PROTOCOLS
-from hjepa.utils.dist import gather_in_order, on_rank0, unwrap_model
-from .features import gather_features
+from hjepa.utils.dist import on_rank0, unwrap_model
+from .features import gather_features, gather_pairs
 from .protocols import EvalData, EvalSubject
 
 SUBJECTS = ('model', 'random_init', 'raw_pixels')
@@ -126,9 +126,10 @@ class ProtocolTestLoop(BaseLoop):
             for name, encoder in encoders.items()
         }
         subjects = {}
+        data = self._eval_data(images, features) if get_rank() == 0 \
+            else None
 
         def evaluate():
-            data = self._eval_data(images, features)
             out = {}
             for name in self.subjects:
                 subjects[name] = self._subject(name, data, encoders, features)
@@ -143,7 +144,7 @@ class ProtocolTestLoop(BaseLoop):
                 self.report_dir,
                 metrics,
                 subjects,
-                self._eval_data(images, features),
+                data,
                 config=self.runner.cfg.filename,
                 checkpoint=self.runner.cfg.get('load_from'),
                 encoder=self.encoder,
@@ -184,16 +185,14 @@ class ProtocolTestLoop(BaseLoop):
     @torch.no_grad()
     def _images(self, loader):
         preprocess = self._model.data_preprocessor
-        rows = []
+        xs, ys = [], []
         for batch in loader:
             data = preprocess(batch, False)
             check_labels(data['data_samples'])
-            rows.extend(zip(data['inputs'].cpu(), data['data_samples'].cpu()))
-        rows = gather_in_order(rows, len(loader.dataset))
-        if rows is None:  # not rank 0
-            return None
-        return torch.stack([r[0]
-                            for r in rows]), torch.stack([r[1] for r in rows])
+            xs.append(data['inputs'].cpu())
+            ys.append(data['data_samples'].cpu())
+        x, y = gather_pairs(torch.cat(xs), torch.cat(ys), len(loader.dataset))
+        return None if x is None else (x, y)
 
     def _encoder(self, name: str) -> nn.Module:
         """The loaded model's target (or context) encoder, or one of the
