@@ -93,9 +93,9 @@ def shrink(cfg: Config,
         cfg[key].batch_size = 2
         cfg[key].dataset.data_root = data_root
     for key in ('val_evaluator', 'test_evaluator'):
-        if 'ann_file' in cfg[key]:
-            cfg[key].ann_file = osp.join(data_root, 'annotations',
-                                         'instances_val.json')
+        if 'ann_file' in cfg[key]:  # the config's file, under data_root
+            cfg[key].ann_file = osp.join(
+                data_root, osp.relpath(cfg[key].ann_file, cfg.data_root))
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = iters
     return cfg
