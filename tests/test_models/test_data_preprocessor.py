@@ -57,7 +57,7 @@ def test_full_crop_without_flip_is_identity():
         std=(1, 1, 1),
         batch_augment=dict(
             crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_prob=0.0))
-    pre.step_source = lambda: 0
+    pre.step_source, pre.seed = lambda: 0, 0  # HJEPA sets both
     out = pre(dict(inputs=x), True)['inputs']
     torch.testing.assert_close(out, x.float())
 
@@ -69,7 +69,7 @@ def test_flip_mirrors():
         std=(1, 1, 1),
         batch_augment=dict(
             crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_prob=1.0))
-    pre.step_source = lambda: 0
+    pre.step_source, pre.seed = lambda: 0, 0  # HJEPA sets both
     out = pre(dict(inputs=x), True)['inputs']
     torch.testing.assert_close(out, x.float().flip(-1))
 

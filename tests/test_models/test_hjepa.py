@@ -242,3 +242,29 @@ def test_multi_crop_needs_a_whole_image_level():
               multi_crop=dict(num_crops=1))
     with pytest.raises(ValueError, match='multiple of the patch size'):
         build(multi_crop=dict(size=10))
+
+
+def test_one_seed_for_masks_and_augmentation():
+    """The model's seed defaults to the one the runner set (torch's), and
+    its data preprocessor draws from the same; a second seed is refused."""
+    augment = dict(type='HJEPADataPreprocessor', batch_augment=dict())
+    torch.manual_seed(7)
+    model = build([PATCH], (1.0, ), data_preprocessor=augment)
+    assert model.seed == 7 and model.data_preprocessor.seed == 7
+    torch.manual_seed(8)
+    assert build([PATCH], (1.0, )).seed == 8  # so masks change with it
+    assert build([PATCH], (1.0, ), seed=3).seed == 3
+    with pytest.raises(ValueError, match='preprocessor seed 4 differs'):
+        build([PATCH], (1.0, ),
+              seed=3,
+              data_preprocessor=dict(augment, seed=4))
+
+
+def test_the_runner_seed_is_the_model_seed(tmp_path, cifar_root):
+    from mmengine.runner import Runner
+
+    from tests.helpers import smoke_config
+    cfg = smoke_config(tmp_path, cifar_root, 'one_seed')
+    cfg.randomness = dict(seed=11)
+    model = Runner.from_cfg(cfg).model
+    assert model.seed == 11 and model.data_preprocessor.seed == 11

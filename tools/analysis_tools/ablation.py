@@ -130,9 +130,7 @@ def job_config(arm: dict, seed: int, path: str) -> None:
     options = dict(arm.get('cfg_options') or {})
     cfg = load_config(osp.join(REPO, arm['config']), options)
     cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
-    cfg.model.seed = seed
-    if 'data_preprocessor' in cfg.model:
-        cfg.model.data_preprocessor.seed = seed
+    cfg.model.pop('seed', None)  # the model takes the run's seed
     cfg.custom_hooks = [
         h for h in cfg.get('custom_hooks', [])
         if h.get('type') not in MONITOR_HOOKS

@@ -66,7 +66,12 @@ class HJEPA(BaseModel):
             num_crops=2, size=16, scale=(0.1, 0.4), ratio=(3/4, 4/3),
             weight=1.0)``; crops see the context augmentation too. None: no
             crops.
-        seed: Seed of the mask draws, combined with rank and step.
+        seed: The run's one seed for what the model draws (masks, crops,
+            context and batch augmentation), combined with stream, rank
+            and step. None (the default): the seed mmengine's runner set
+            from ``randomness.seed`` before building the model
+            (``torch.initial_seed()``), so that one setting seeds the
+            whole run. The data preprocessor draws from it too.
         compile: ``torch.compile`` every transformer block of both encoders
             and the predictor (True, or a dict of ``torch.compile``
             arguments). Blocks are where a small ViT's time goes outside
@@ -84,7 +89,7 @@ class HJEPA(BaseModel):
                  head: Optional[Union[dict, nn.Module]] = None,
                  context_augment: Optional[Union[dict, nn.Module]] = None,
                  multi_crop: Optional[dict] = None,
-                 seed: int = 0,
+                 seed: Optional[int] = None,
                  compile: Union[bool, dict] = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
@@ -104,7 +109,7 @@ class HJEPA(BaseModel):
             data_preprocessor = dict(type='HJEPADataPreprocessor')
         super().__init__(
             data_preprocessor=_build(data_preprocessor), init_cfg=init_cfg)
-        self.seed = seed
+        self.seed = torch.initial_seed() if seed is None else int(seed)
 
         self.backbone = _build(backbone)
         dims = self.backbone.embed_dims
@@ -137,12 +142,24 @@ class HJEPA(BaseModel):
         self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
         if hasattr(self.data_preprocessor, 'step_source'):
             self.data_preprocessor.step_source = self.current_step
+            self._share_seed(self.data_preprocessor)
         self.generator = torch.Generator()
         # checkpoints of earlier layouts load through a key migration
         self._register_load_state_dict_pre_hook(_migrate_keys)
         if compile:
             self.compile_blocks(
                 **(compile if isinstance(compile, dict) else {}))
+
+    def _share_seed(self, preprocessor) -> None:
+        """The preprocessor draws from the model's seed; one set to
+        another seed by hand would make two seeds, so it is refused."""
+        own = getattr(preprocessor, 'seed', None)
+        if own is not None and own != self.seed:
+            raise ValueError(
+                f'data_preprocessor seed {own} differs from the model seed '
+                f'{self.seed}: the run has one seed (randomness.seed, or '
+                'model.seed); leave data_preprocessor.seed unset')
+        preprocessor.seed = self.seed
 
     def compile_blocks(self, **kwargs) -> None:
         """``torch.compile`` every transformer block in place."""

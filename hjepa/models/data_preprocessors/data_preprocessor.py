@@ -27,14 +27,15 @@ class HJEPADataPreprocessor(BaseDataPreprocessor):
         std: Per-channel standard deviation, on the 0-255 scale.
         batch_augment: None, or a dict with ``crop_scale`` (area range),
             ``crop_ratio`` (aspect range) and ``flip_prob``.
-        seed: Seed of the augmentation draws.
+        seed: Seed of the augmentation draws. None (the default): the
+            owning model's (HJEPA sets it), the run's one seed.
     """
 
     def __init__(self,
                  mean: Sequence[float] = (123.675, 116.28, 103.53),
                  std: Sequence[float] = (58.395, 57.12, 57.375),
                  batch_augment: Optional[dict] = None,
-                 seed: int = 0) -> None:
+                 seed: Optional[int] = None) -> None:
         super().__init__()
         self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1), False)
         self.register_buffer('std', torch.tensor(std).view(-1, 1, 1), False)
@@ -70,11 +71,11 @@ class HJEPADataPreprocessor(BaseDataPreprocessor):
         inputs, labels = self.cast_data((inputs, labels))
         x = inputs.float()  # [B, C, H, W]
         if training and self.batch_augment is not None:
-            if self.step_source is None:
+            if self.step_source is None or self.seed is None:
                 raise RuntimeError(
-                    'batch_augment draws per training step: set '
-                    'step_source, the owning model\'s step counter (HJEPA '
-                    'sets it)')
+                    'batch_augment draws per training step from a seed: '
+                    'set step_source and seed, the owning model\'s step '
+                    'counter and seed (HJEPA sets both)')
             gen = step_generator(self.generator, self.seed,
                                  int(self.step_source()), AUGMENT_STREAM)
             x = self._crop_and_flip(x, gen)
