@@ -125,7 +125,10 @@ def test_cifar10_in_memory(cifar_root):
 def test_transform_errors():
     with pytest.raises(ValueError, match='crop scale'):
         JEPARandomResizedCrop(8, scale=(0.5, 0.1))
-    assert JEPARandomFlip(0.0)(dict(img=np.zeros((2, 2, 3))))['img'].shape
+    img = np.arange(12).reshape(2, 2, 3)
+    assert np.array_equal(JEPARandomFlip(0.0)(dict(img=img))['img'], img)
+    assert np.array_equal(JEPARandomFlip(1.0)(dict(img=img))['img'],
+                          img[:, ::-1])
     assert PackJEPAInputs()(
         dict(img=np.zeros((2, 2, 3), np.uint8)))['inputs'].shape == (3, 2, 2)
 

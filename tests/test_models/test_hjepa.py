@@ -126,6 +126,21 @@ def test_ema_update():
         model.update_target_encoder(1.5)
 
 
+def test_ema_refuses_flattened_encoders():
+    """A wrapper that flattens the target encoder's tensors into one (as
+    FSDP over the whole model does) must stop the update, not void it."""
+    model = build()
+    flat = torch.nn.Module()
+    flat.flat_param = torch.nn.Parameter(
+        torch.cat([p.flatten() for p in model.target_encoder.parameters()]))
+    model.target_encoder = flat
+    with pytest.raises(RuntimeError, match='flattened'):
+        model.update_target_encoder(0.9)
+    model.target_encoder = torch.nn.Module()  # no tensors left at all
+    with pytest.raises(RuntimeError, match='flattened'):
+        model.update_target_encoder(0.9)
+
+
 def test_extract_feat_and_modes():
     model = build()
     x = torch.randn(2, 3, 32, 32)

@@ -205,11 +205,27 @@ class HJEPA(BaseModel):
 
     @torch.no_grad()
     def update_target_encoder(self, momentum: float) -> None:
-        """target <- momentum * target + (1 - momentum) * context."""
+        """target <- momentum * target + (1 - momentum) * context.
+
+        Walks both encoders' parameters pairwise, so both must hold the
+        same tensors in the same layout. A wrapper that flattens the
+        parameters into its own (FSDP wrapping the whole model) leaves the
+        encoders with none or with unlike shards; that is refused rather
+        than skipped, since a target that never moves trains on silently.
+        Under FSDP, wrap each encoder (and each of its blocks) as a unit of
+        its own: their shards then line up and the update stays local.
+        """
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f'EMA momentum {momentum} must be in [0, 1]')
         target = list(self.target_encoder.parameters())
         source = list(self.backbone.parameters())
+        shapes = [tuple(p.shape) for p in target]
+        if not target or shapes != [tuple(p.shape) for p in source]:
+            raise RuntimeError(
+                f'EMA update: the target encoder has {len(target)} '
+                f'parameter tensors and the context encoder {len(source)}, '
+                'not alike in shape; a wrapper (e.g. FSDP over the whole '
+                'model) flattened them. Wrap each encoder as its own unit.')
         torch._foreach_lerp_(target, source, 1.0 - momentum)
 
     def forward(self,
