@@ -122,8 +122,29 @@ def build(args):
     torch.manual_seed(0)
     model.init_weights()
     optim = runner.build_optim_wrapper(cfg.optim_wrapper)
-    loader = runner.build_dataloader(cfg.train_dataloader)
+    if args.image_size:  # random images: no data set needed
+        loader = synthetic_batches(cfg.train_dataloader.batch_size,
+                                   args.image_size)
+    else:
+        loader = runner.build_dataloader(cfg.train_dataloader)
     return cfg, model, optim, loader
+
+
+def synthetic_batches(batch_size: int, size: int, num: int = 4) -> list:
+    """``num`` batches of seeded random uint8 images ``size`` x ``size``
+    and zero labels, as the in-memory loaders give them."""
+    import torch
+    gen = torch.Generator().manual_seed(0)
+    return [
+        dict(
+            inputs=torch.randint(
+                0,
+                256, (batch_size, 3, size, size),
+                dtype=torch.uint8,
+                generator=gen),
+            data_samples=torch.zeros(batch_size, dtype=torch.long))
+        for _ in range(num)
+    ]
 
 
 def fixed_batch_loss(model, batch, init_state=None) -> float:
@@ -339,6 +360,8 @@ def run_child(args, extra, cwd=REPO, pythonpath=REPO, config=None) -> dict:
     ] + extra
     if args.amp:
         cmd.append('--amp')
+    if args.image_size:
+        cmd += ['--image-size', str(args.image_size)]
     env = dict(os.environ, PYTHONPATH=pythonpath)
     proc = subprocess.run(
         cmd, cwd=cwd, env=env, capture_output=True, text=True)
@@ -427,6 +450,11 @@ def parse_args():
         help='torch.compile the model (model.compile=True)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--steps', type=int, default=20)
+    parser.add_argument(
+        '--image-size',
+        type=int,
+        help='time on random images of this side instead of the config\'s '
+        'data (set the model\'s img_size to match)')
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument(
         '--profile',
