@@ -56,6 +56,7 @@ def pretrained(tmp_path_factory, home, photos):
     return out, work_dir
 
 
+@pytest.mark.slow
 def test_1_pretrain_register_and_embed(pretrained, home):
     out, work_dir = pretrained
     assert '48 images in' in out and '2 class folders' in out
@@ -119,6 +120,7 @@ def test_3_needs_a_model():
     assert '--model NAME or --config CONFIG' in result.stderr
 
 
+@pytest.mark.slow
 def test_4_add_a_component(tmp_path, cifar_root):
     # the smoke config's data root is data/cifar10 under the repository
     assert osp.samefile(cifar_root, osp.join(REPO, 'data', 'cifar10'))

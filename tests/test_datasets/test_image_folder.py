@@ -127,8 +127,8 @@ def test_transform_errors():
         JEPARandomResizedCrop(8, scale=(0.5, 0.1))
     img = np.arange(12).reshape(2, 2, 3)
     assert np.array_equal(JEPARandomFlip(0.0)(dict(img=img))['img'], img)
-    assert np.array_equal(JEPARandomFlip(1.0)(dict(img=img))['img'],
-                          img[:, ::-1])
+    assert np.array_equal(
+        JEPARandomFlip(1.0)(dict(img=img))['img'], img[:, ::-1])
     assert PackJEPAInputs()(
         dict(img=np.zeros((2, 2, 3), np.uint8)))['inputs'].shape == (3, 2, 2)
 

@@ -65,6 +65,7 @@ def straight(tmp_path_factory, cifar_root):
     ('before_last_checkpoint', 'epoch_2.pth', ['epoch_1.pth', 'epoch_2.pth'
                                                ], 3),
 ])
+@pytest.mark.slow
 def test_kill_during_save_then_resume(tmp_path, cifar_root, straight, point,
                                       file, survivors, keep):
     killed = train(tmp_path, cifar_root, kill=(point, file), keep=keep)

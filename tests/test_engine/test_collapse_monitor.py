@@ -66,6 +66,7 @@ def test_lower_lr_halves_every_learning_rate(tmp_path, cifar_root):
     assert lr == pytest.approx(3e-2 * 0.5**fired)
 
 
+@pytest.mark.slow
 def test_quiet_on_the_cpu_default_recipe(tmp_path, cifar_root):
     """The CPU default config, unchanged but for a 2,560-image subset
     (20 iterations an epoch) and a check every 5 iterations."""

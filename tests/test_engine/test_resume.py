@@ -53,6 +53,7 @@ def assert_same_state(a, b):
         torch.testing.assert_close(a[key], b[key], msg=key)
 
 
+@pytest.mark.slow
 def test_resume_continues_where_it_stopped(tmp_path, cifar_root):
     straight = run(tmp_path / 'straight', cifar_root, 'resume_straight')
     run(tmp_path / 'split', cifar_root, 'resume_first_half', interrupt=True)
@@ -86,6 +87,7 @@ def test_resume_continues_where_it_stopped(tmp_path, cifar_root):
     assert group_a['weight_decay'] == pytest.approx(group_b['weight_decay'])
 
 
+@pytest.mark.slow
 def test_a_format_2_checkpoint_resumes(tmp_path, cifar_root):
     """A checkpoint of the layout before one step counter (format 2: the
     data preprocessor kept its own ``num_steps``) resumes, and the run ends

@@ -40,6 +40,7 @@ def random_encoder(cfg, seed=0):
     return encoder
 
 
+@pytest.mark.slow
 def test_all_protocols_with_baselines_and_report(tmp_path, cifar_root):
     cfg = smoke_config(tmp_path, cifar_root, 'protocols_all')
     _cheap_protocols(cfg)

@@ -2,10 +2,13 @@
 import json
 import sys
 
+import pytest
+
 from tests.helpers import SMOKE
 from tests.test_tools.test_tools import run
 
 
+@pytest.mark.slow
 def test_two_arms_at_an_equal_budget(tmp_path, cifar_root):
     ablation = tmp_path / 'tiny.py'
     data = {

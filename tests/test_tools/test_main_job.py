@@ -5,12 +5,14 @@ import json
 import os.path as osp
 import sys
 
+import pytest
 import torch
 
 from tests.helpers import REPO, SMOKE
 from tests.test_tools.test_tools import run
 
 
+@pytest.mark.slow
 def test_main_job_registers_its_checkpoint(tmp_path, cifar_root, monkeypatch):
     # the smoke config reads data/cifar10 under the repository
     assert osp.samefile(cifar_root, osp.join(REPO, 'data', 'cifar10'))

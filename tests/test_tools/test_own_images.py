@@ -57,6 +57,7 @@ def run_train_main(monkeypatch, args):
     return str(exit_info.value)
 
 
+@pytest.mark.slow
 def test_readme_commands_on_a_folder_of_jpegs(tmp_path, cifar_root):
     photos = write_photos(tmp_path / 'my_photos', 64)
     work = str(tmp_path / 'work_dirs' / 'my_photos')

@@ -3,10 +3,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import REPO, SMOKE
 from tests.test_tools.test_tools import data_options
 
 
+@pytest.mark.slow
 def test_first_progress_line_within_a_screen(tmp_path, cifar_root):
     env = dict(os.environ)
     env.setdefault('OMP_NUM_THREADS', '1')

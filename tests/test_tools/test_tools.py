@@ -5,6 +5,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -37,6 +38,7 @@ def smoke_data_config(cifar_root):
     return cfg
 
 
+@pytest.mark.slow
 def test_train_amp_then_test(tmp_path, cifar_root):
     work = tmp_path / 'train'
     run([
@@ -92,6 +94,7 @@ def test_train_amp_then_test(tmp_path, cifar_root):
     assert (report / 'training_curves.png').exists()
 
 
+@pytest.mark.slow
 def test_dist_train_two_processes(tmp_path, cifar_root):
     work = tmp_path / 'ddp'
     result = run(
