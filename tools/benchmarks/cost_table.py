@@ -8,12 +8,15 @@ autocast, random images of the size, ``--steps`` timed steps after one
 warm-up step), so peak memory is the cell's own. Before a cell is run its
 peak memory is extrapolated from the smaller batches of its row (linear in
 the batch); a cell expected above ``--mem-limit-gb`` is not run and is
-marked "does not fit". The machine line of ``pretrain_throughput.py`` heads
+marked "does not fit", and one expected to take longer than
+``--max-cell-min`` minutes (from the row's last cell) is marked "not run".
+The machine line of ``pretrain_throughput.py`` heads
 the table; run it on idle cores.
 
     python tools/benchmarks/cost_table.py [--archs tiny small base] \\
         [--sizes 32 224] [--batches 32 64 128 256] [--steps 2] \\
-        [--mem-limit-gb 20] [--out work_dirs/bench/cost_table.md]
+        [--mem-limit-gb 20] [--max-cell-min 10] \
+        [--out work_dirs/bench/cost_table.md]
 """
 import argparse
 import json
@@ -22,6 +25,7 @@ import os.path as osp
 import subprocess
 import sys
 import tempfile
+import time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BENCH = osp.join(REPO, 'tools', 'benchmarks', 'pretrain_throughput.py')
@@ -76,11 +80,21 @@ def run_cell(config: str, size: int, steps: int) -> dict:
 
 def expected_memory(done: list, batch: int):
     """Peak GB at ``batch``, extrapolated linearly from the measured
-    ``(batch, GB)`` of the smaller batches (None with fewer than two)."""
+    ``(batch, GB, seconds)`` of the smaller batches (None with fewer than
+    two)."""
     if len(done) < 2:
         return None
-    (b0, m0), (b1, m1) = done[-2:]
+    (b0, m0, _), (b1, m1, _) = done[-2:]
     return m1 + (m1 - m0) / (b1 - b0) * (batch - b1)
+
+
+def expected_minutes(done: list, batch: int):
+    """Minutes of a cell at ``batch``: the row's last cell's, scaled by
+    the batch (None before the first cell)."""
+    if not done:
+        return None
+    b, _, seconds = done[-1]
+    return seconds * batch / b / 60
 
 
 def parse_args():
@@ -94,6 +108,7 @@ def parse_args():
         '--batches', nargs='+', type=int, default=[32, 64, 128, 256])
     parser.add_argument('--steps', type=int, default=2)
     parser.add_argument('--mem-limit-gb', type=float, default=20.0)
+    parser.add_argument('--max-cell-min', type=float, default=10.0)
     parser.add_argument(
         '--out', default=osp.join(REPO, 'work_dirs', 'bench', 'cost_table.md'))
     return parser.parse_args()
@@ -109,6 +124,7 @@ def main():
                 done = []
                 for batch in sorted(args.batches):
                     expected = expected_memory(done, batch)
+                    minutes = expected_minutes(done, batch)
                     cell = dict(
                         size=size,
                         arch=arch,
@@ -117,14 +133,19 @@ def main():
                     if expected is not None and \
                             expected > args.mem_limit_gb:
                         cell['skipped'] = expected
+                    elif minutes is not None and \
+                            minutes > args.max_cell_min:
+                        cell['not_run_min'] = minutes
                     else:
+                        t0 = time.perf_counter()
                         r = run_cell(
                             leaf_config(folder, size, arch, batch, one_level),
                             size, args.steps)
-                        cell.update(r)
+                        cell.update(r, seconds=time.perf_counter() - t0)
                         if 'error' not in r:
                             machine = machine or r['machine']
-                            done.append((batch, r['peak_rss_gb']))
+                            done.append(
+                                (batch, r['peak_rss_gb'], cell['seconds']))
                     rows.append(cell)
                     print(
                         json.dumps({
@@ -166,6 +187,8 @@ def markdown(rows: list, machine: dict, args) -> str:
                 continue
             if 'skipped' in r:
                 cells.append(f"does not fit (~{r['skipped']:.0f} GB)")
+            elif 'not_run_min' in r:
+                cells.append(f"not run (~{r['not_run_min']:.0f} min)")
             elif 'error' in r:
                 cells.append('failed')
             else:
