@@ -71,6 +71,8 @@ def run_cell(config: str, size: int, steps: int) -> dict:
         str(steps), '--warmup', '1', '--json', out
     ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if proc.returncode == -9:  # the kernel's OOM killer, as a rule
+        return dict(error='killed (SIGKILL: out of memory?)', oom=True)
     if proc.returncode:
         return dict(error=(proc.stderr or proc.stdout).strip()[-300:])
     with open(out) as f:
@@ -189,6 +191,8 @@ def markdown(rows: list, machine: dict, args) -> str:
                 cells.append(f"does not fit (~{r['skipped']:.0f} GB)")
             elif 'not_run_min' in r:
                 cells.append(f"not run (~{r['not_run_min']:.0f} min)")
+            elif r.get('oom'):
+                cells.append('killed: out of memory')
             elif 'error' in r:
                 cells.append('failed')
             else:
