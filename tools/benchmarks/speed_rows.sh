@@ -20,3 +20,9 @@ taskset -c ${CORE:-0,1} $P $B $H --amp --profile --no-peak --baseline-commit d09
 taskset -c ${CORE:-0,1} $P $B $H --amp --compile --no-peak --baseline-options model.compile=False --json $O/compile.json > $O/compile.log 2>&1
 # activation checkpointing of encoder + predictor blocks vs plain
 taskset -c ${CORE:-0,1} $P $B $H --amp --no-peak --cfg-options model.backbone.with_cp=True model.predictor.with_cp=True --baseline-options model.backbone.with_cp=False model.predictor.with_cp=False --json $O/with_cp.json > $O/with_cp.log 2>&1
+# the hierarchy's extra cost: the default vs the patch level alone, same layout
+cat > $O/one_level_shared.py <<CFG
+_base_ = ['$PWD/$H']
+model = dict(head=dict(levels=[dict(kind='patch')], level_weights=(1.0, )))
+CFG
+taskset -c ${CORE:-0,1} $P $B $H --amp --no-peak --steps 15 --warmup 3 --baseline-config $O/one_level_shared.py --json $O/hierarchy_cost.json > $O/hierarchy_cost.log 2>&1
