@@ -108,6 +108,12 @@ def parse_args():
         '--sizes', nargs='+', type=int, default=[32, 224], choices=CONFIGS)
     parser.add_argument(
         '--batches', nargs='+', type=int, default=[32, 64, 128, 256])
+    parser.add_argument(
+        '--levels',
+        nargs='+',
+        default=['1', 'hierarchy'],
+        choices=['1', 'hierarchy'],
+        help="'1': the patch level alone; 'hierarchy': the config's levels")
     parser.add_argument('--steps', type=int, default=2)
     parser.add_argument('--mem-limit-gb', type=float, default=20.0)
     parser.add_argument('--max-cell-min', type=float, default=10.0)
@@ -122,7 +128,7 @@ def main():
     rows, machine = [], None
     for size in args.sizes:
         for arch in args.archs:
-            for one_level in (True, False):
+            for one_level in [lv == '1' for lv in args.levels]:
                 done = []
                 for batch in sorted(args.batches):
                     expected = expected_memory(done, batch)
