@@ -50,3 +50,12 @@ def test_two_arms_at_an_equal_budget(tmp_path, cifar_root):
         str(work)
     ])
     assert 'I-JEPA' in again.stdout
+    # one arm asked for: the table still holds every job done in the dir
+    one = run([
+        sys.executable, 'tools/analysis_tools/ablation.py',
+        str(ablation), '--work-dir',
+        str(work), '--arms', 'H-JEPA'
+    ])
+    assert '1 jobs' in one.stdout
+    results = json.loads((work / 'results.json').read_text())
+    assert [a['arm'] for a in results['arms']] == ['H-JEPA', 'I-JEPA']

@@ -35,9 +35,12 @@ Finished steps are kept (``timing.json``, the final checkpoint,
 ``eval.json``, ``result.json`` in the job's directory), so running the same
 command again only runs what is missing. The work dir gets
 ``results.md`` (mean and per-seed accuracy, iterations, s/iteration,
-training minutes), ``results.json`` and ``results.png``.
+training minutes), ``results.json`` and ``results.png``, over every job
+finished in it: those of this invocation and of earlier ones (other seeds
+or ``--arms``, e.g. one runner per core).
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -249,6 +252,23 @@ def run_job(job: dict, budget_s: float, args, cores, threads) -> dict:
     return result
 
 
+def finished_results(work_dir: str, arms) -> tuple:
+    """Every job finished in ``work_dir`` (``result.json`` of any arm
+    and seed, from this invocation or an earlier one), and the arms in
+    table order: ``arms`` first, then arms only earlier runs had."""
+    results = []
+    for path in sorted(
+            glob.glob(osp.join(work_dir, '*', 'seed*', 'result.json'))):
+        with open(path) as f:
+            results.append(json.load(f))
+    names = [a['name'] for a in arms]
+    extra = [
+        dict(name=n) for n in dict.fromkeys(r['arm'] for r in results)
+        if n not in names
+    ]
+    return results, list(arms) + extra
+
+
 def write_results(work_dir: str, arms, results, budget_s) -> str:
     rows = []
     table = [
@@ -380,9 +400,8 @@ def main():
     for t in threads_:
         t.join()
     if results:
-        print(
-            write_results(work_dir, ablation['arms'], results,
-                          ablation['budget_s']))
+        every, arms = finished_results(work_dir, ablation['arms'])
+        print(write_results(work_dir, arms, every, ablation['budget_s']))
     if errors:
         print('\n'.join(['failed jobs:'] + errors), file=sys.stderr)
         sys.exit(1)
