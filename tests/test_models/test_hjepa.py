@@ -146,6 +146,8 @@ def test_extract_feat_and_modes():
     x = torch.randn(2, 3, 32, 32)
     assert model(x, mode='tensor').shape == (2, 192)
     assert model.extract_feat(x, 'context').shape == (2, 192)
+    # features of a frozen encoder: no autograd graph is kept
+    assert not model.extract_feat(x, 'context').requires_grad
     with pytest.raises(ValueError, match='mode'):
         model(x, mode='nope')
     with pytest.raises(ValueError, match='encoder'):

@@ -239,11 +239,11 @@ class HJEPA(BaseModel):
         raise ValueError(f"mode {mode!r} must be 'loss', 'tensor' or "
                          "'predict'")
 
-    @torch.no_grad()
     def current_step(self) -> int:
         """The training step the next :meth:`loss` call is (from 0)."""
         return int(self.num_steps)
 
+    @torch.no_grad()
     def extract_feat(self,
                      inputs: torch.Tensor,
                      encoder: str = 'target') -> torch.Tensor:
