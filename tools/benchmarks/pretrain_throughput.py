@@ -123,6 +123,12 @@ def build(args):
     model.init_weights()
     optim = runner.build_optim_wrapper(cfg.optim_wrapper)
     if args.image_size:  # random images: no data set needed
+        built_for = tuple(model.backbone.img_size)
+        if built_for != (args.image_size, ) * 2:
+            raise ValueError(
+                f'--image-size {args.image_size} but the model is built for '
+                f'{built_for} (its masks and position embeddings follow '
+                'that); set model.backbone.img_size to match')
         loader = synthetic_batches(cfg.train_dataloader.batch_size,
                                    args.image_size)
     else:
