@@ -7,9 +7,9 @@ import sys
 
 import pytest
 import torch
-from mmengine.config import Config
 
-from tests.helpers import REPO, SMOKE, knn_by_hand, load_smoke_model
+from tests.helpers import (REPO, SMOKE, knn_by_hand, load_smoke_model,
+                           smoke_config)
 
 
 def run(args, **kwargs):
@@ -29,13 +29,6 @@ def data_options(cifar_root):
         f'test_dataloader.dataset.data_root={cifar_root}',
         f'test_cfg.bank_dataloader.dataset.data_root={cifar_root}',
     ]
-
-
-def smoke_data_config(cifar_root):
-    cfg = Config.fromfile(SMOKE)
-    cfg.merge_from_dict(
-        dict(option.split('=') for option in data_options(cifar_root)))
-    return cfg
 
 
 @pytest.mark.slow
@@ -64,7 +57,7 @@ def test_train_amp_then_test(tmp_path, cifar_root):
     ] + data_options(cifar_root))
     metrics = json.loads(out.read_text())['metrics']
     # the checkpoint's target encoder, scored by hand, gives the same number
-    cfg = smoke_data_config(cifar_root)
+    cfg = smoke_config(tmp_path / 'by_hand', cifar_root, 'by_hand')
     model = load_smoke_model(ckpt, cfg)
     expected = knn_by_hand(model, model.target_encoder, cfg)
     assert abs(metrics['model/knn/top1_k20'] - expected) < 1e-6
