@@ -10,12 +10,13 @@ peak memory is extrapolated from the smaller batches of its row (linear in
 the batch); a cell expected above ``--mem-limit-gb`` is not run and is
 marked "does not fit", and one expected to take longer than
 ``--max-cell-min`` minutes (from the row's last cell) is marked "not run".
-The machine line of ``pretrain_throughput.py`` heads
-the table; run it on idle cores.
+A cell whose run fails (or the OOM killer ends) is marked in the table and
+makes the command exit non-zero. The machine line of
+``pretrain_throughput.py`` heads the table; run it on idle cores.
 
     python tools/benchmarks/cost_table.py [--archs tiny small base] \\
         [--sizes 32 224] [--batches 32 64 128 256] [--steps 2] \\
-        [--mem-limit-gb 20] [--max-cell-min 10] \
+        [--mem-limit-gb 20] [--max-cell-min 10] \\
         [--out work_dirs/bench/cost_table.md]
 """
 import argparse
@@ -168,6 +169,11 @@ def main():
     with open(osp.splitext(args.out)[0] + '.json', 'w') as f:
         json.dump(rows, f, indent=1)
     print(table)
+    failed = [r for r in rows if 'error' in r]
+    if failed:
+        sys.exit('cells not measured: ' + '; '.join(
+            f"{r['arch']} {r['size']} px batch {r['batch']} levels "
+            f"{r['levels']}: {r['error']}" for r in failed))
 
 
 def markdown(rows: list, machine: dict, args) -> str:
