@@ -128,7 +128,8 @@ def plot_masks(images: torch.Tensor, masks: dict, patch_size: int,
     Args:
         images: Normalised images [B, 3, H, W].
         masks: A masker's sample: ``context`` [B, N_ctx] and ``targets``
-            [B, M, N_tgt] patch indices.
+            [B, M, N_tgt] patch indices (and ``context_mask`` [B, N_ctx]
+            when the contexts are padded).
         patch_size: Patch side in pixels.
         mean, std: The normalisation to undo.
         out: PNG path.
@@ -147,7 +148,10 @@ def plot_masks(images: torch.Tensor, masks: dict, patch_size: int,
         axes[0, b].imshow(pix[b], interpolation='nearest')
         shown = np.zeros((H, W, 4))
         shown[..., 3] = 0.85  # masked out: dark
-        shown[_patch_pixels(masks['context'][b], H, W, gw, patch_size)] = 0.0
+        ctx = masks['context'][b]
+        if 'context_mask' in masks:  # padded contexts
+            ctx = ctx[masks['context_mask'][b]]
+        shown[_patch_pixels(ctx, H, W, gw, patch_size)] = 0.0
         axes[1, b].imshow(pix[b], interpolation='nearest')
         axes[1, b].imshow(shown, interpolation='nearest')
         for m in range(M):

@@ -33,6 +33,25 @@ def test_subset_sees_only_its_tokens():
     torch.testing.assert_close(a, b)
 
 
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_padded_subset_encodes_as_the_unpadded(dtype):
+    """Tokens masked out by ``idx_mask`` are padding: the real tokens
+    encode as they would alone (fp32, and bf16 autocast's own attention)."""
+    vit = tiny_vit().eval()
+    x = torch.randn(2, 3, 32, 32)
+    idx = torch.tensor([[0, 5, 9, 63], [1, 2, 40, 41]])
+    valid = torch.tensor([[True, True, True, False],
+                          [True, True, False, False]])
+    with torch.autocast('cpu', dtype, enabled=dtype != torch.float32):
+        (out, ) = vit(x, idx, idx_mask=valid)
+        for b in range(2):
+            n = int(valid[b].sum())
+            (alone, ) = vit(x[b:b + 1], idx[b:b + 1, :n])
+            torch.testing.assert_close(out[b, :n], alone[0])
+    with pytest.raises(ValueError, match='idx_mask'):
+        vit(x, idx, idx_mask=valid[:, :3])
+
+
 def test_out_indices_and_featmap():
     vit = tiny_vit(out_indices=(0, -1), out_type='featmap')
     outs = vit(torch.randn(2, 3, 32, 32))

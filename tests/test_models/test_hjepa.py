@@ -214,6 +214,24 @@ def test_context_augment_reaches_only_the_context_encoder():
     assert not torch.equal(seen['context'], x)
 
 
+def test_padded_contexts_train_on_every_context_patch():
+    """With ``pad_context`` the loss sees each sample's whole context:
+    ``n_ctx`` logs the mean count, above the batch minimum that the cut
+    keeps, and every level and the regulariser train."""
+    kw = dict(head=dict(regularizer=dict(type='SIGReg'), reg_weight=0.1))
+    cut, padded = build(seed=3, **kw), build(seed=3, **kw)
+    padded.masker.pad_context = True
+    x = torch.randn(16, 3, 32, 32)
+    gen = step_generator(padded.generator, 3, 0, MASK_STREAM)
+    counts = padded.masker.sample(16, (8, 8), gen)['context_mask'].sum(1)
+    a, b = cut(x, mode='loss'), padded(x, mode='loss')
+    assert a['n_ctx'] == counts.min() < counts.float().mean()
+    torch.testing.assert_close(b['n_ctx'], counts.float().mean())
+    assert set(a) == set(b)
+    sum(v for k, v in b.items() if 'loss' in k).backward()
+    assert padded.backbone.patch_embed.weight.grad.abs().sum() > 0
+
+
 def test_regulariser_only_skips_the_predictor():
     model = build(
         weights=(0.0, 0.0, 0.0),

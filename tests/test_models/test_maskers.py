@@ -86,3 +86,26 @@ def test_impossible_config_errors():
         num_targets=4, target_scale=(0.9, 1.0), min_context=10, max_tries=3)
     with pytest.raises(RuntimeError, match='min_context'):
         masker.sample(4, (8, 8))
+
+
+def test_padded_contexts_keep_every_context_patch():
+    """pad_context keeps each sample's whole context (the context block
+    minus the targets), first in its row, where cutting keeps the batch's
+    smallest."""
+    kw = dict(seed=5)
+    cut = MultiBlockMasker(**kw).sample(32, (8, 8))
+    out = MultiBlockMasker(pad_context=True, **kw).sample(32, (8, 8))
+    ctx, valid, tgt = out['context'], out['context_mask'], out['targets']
+    assert torch.equal(tgt, cut['targets'])  # same draws up to the cut
+    counts = valid.sum(1)
+    assert ctx.shape == valid.shape and ctx.shape[1] == counts.max()
+    assert counts.min() == cut['context'].shape[1]
+    assert counts.float().mean() > cut['context'].shape[1]
+    for b in range(32):
+        n = int(counts[b])
+        assert valid[b, :n].all() and not valid[b, n:].any()
+        kept = ctx[b, :n]
+        assert (kept.diff() > 0).all()
+        assert not set(kept.tolist()) & set(tgt[b].flatten().tolist())
+        # the cut context is a subset of the whole one
+        assert set(cut['context'][b].tolist()) <= set(kept.tolist())

@@ -74,3 +74,34 @@ def test_queries_are_predicted_from_the_context(shared):
     assert not torch.allclose(out, other)
     with pytest.raises(ValueError, match='query_groups'):
         p(ctx, ci, ti, queries=queries, query_groups=(4, 2))
+
+
+@pytest.mark.parametrize('shared', [False, True])
+def test_padded_context_predicts_as_the_unpadded(shared):
+    """Padding tokens after a sample's context change nothing: each
+    sample's predictions equal those from its context alone."""
+    ctx, ci, ti = inputs()
+    p = predictor(shared, layers=2)
+    queries = torch.randn(1, 5, 8)
+    valid = torch.tensor([[True, True, True, False],
+                          [True, True, False, False]])
+    padded = ctx.clone()
+    padded[~valid] = 100.0  # garbage in the padding
+    blocks, out = p(
+        padded,
+        ci,
+        ti,
+        queries=queries,
+        query_groups=(4, 1),
+        context_mask=valid)
+    for b in range(2):
+        n = int(valid[b].sum())
+        want_b, want_q = p(
+            ctx[b:b + 1, :n],
+            ci[b:b + 1, :n],
+            ti[b:b + 1],
+            queries=queries,
+            query_groups=(4, 1))
+        torch.testing.assert_close(
+            blocks.view(2, 3, 2, 16)[b], want_b.view(3, 2, 16))
+        torch.testing.assert_close(out[b], want_q[0])

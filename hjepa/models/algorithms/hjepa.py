@@ -274,6 +274,9 @@ class HJEPA(BaseModel):
         masks = self.masker.sample(B, grid, gen)
         ctx_idx = masks['context'].to(inputs.device)  # [B, N_ctx]
         tgt_idx = masks['targets'].to(inputs.device)  # [B, M, N_tgt]
+        ctx_mask = masks.get('context_mask')  # padded contexts only
+        if ctx_mask is not None:
+            ctx_mask = ctx_mask.to(inputs.device)
 
         with torch.no_grad():
             n = self.target_encoder.num_layers
@@ -287,21 +290,28 @@ class HJEPA(BaseModel):
                 inputs,
                 step_generator(self.generator, self.seed, step,
                                CONTEXT_AUGMENT_STREAM))
-        context = self.backbone(context_inputs, ctx_idx)[-1]  # [B, N_ctx, D]
+        context = self.backbone(
+            context_inputs, ctx_idx, idx_mask=ctx_mask)[-1]  # [B, N_ctx, D]
         block_pred = query_pred = None
         if self.head.needs_prediction:
             queries, groups = self.head.queries(grid, inputs.device)
             block_pred, query_pred = self.predictor(context, ctx_idx, tgt_idx,
-                                                    grid, queries, groups)
+                                                    grid, queries, groups,
+                                                    ctx_mask)
         losses = self.head.loss(
             block_pred, query_pred, target, tgt_idx, grid, context,
-            step_generator(self.generator, self.seed, step, REG_STREAM))
+            step_generator(self.generator, self.seed, step, REG_STREAM),
+            ctx_mask)
         if self.multi_crop is not None:
             losses['loss_crops'] = self._crop_loss(context_inputs, target,
                                                    step)
         # logged, not summed (no 'loss' in the name): how much context the
-        # masks left, the batch's smallest
-        losses['n_ctx'] = torch.tensor(float(ctx_idx.shape[1]))
+        # masks left, per sample on average (the batch's smallest when
+        # contexts are cut to it)
+        if ctx_mask is None:
+            losses['n_ctx'] = torch.tensor(float(ctx_idx.shape[1]))
+        else:
+            losses['n_ctx'] = ctx_mask.sum(1).float().mean()
         return losses
 
     def _crop_loss(self, images: torch.Tensor, target: torch.Tensor,

@@ -174,8 +174,8 @@ class HJEPAViT(BaseModule):
             self,
             x: torch.Tensor,
             idx: Optional[torch.Tensor] = None,
-            out_indices: Optional[Sequence[int]] = None
-    ) -> Tuple[torch.Tensor]:
+            out_indices: Optional[Sequence[int]] = None,
+            idx_mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor]:
         """Encode images, optionally keeping only some patch tokens.
 
         Args:
@@ -184,6 +184,8 @@ class HJEPAViT(BaseModule):
                 over the patch grid; None encodes all of them.
             out_indices: Blocks to return for this call (non-negative),
                 instead of the configured ``out_indices``.
+            idx_mask: [B, K], True for the tokens of ``idx`` to attend to;
+                the others are padding (their outputs mean nothing).
 
         Returns:
             One tensor per ``out_indices``: [B, K, D] tokens, or
@@ -196,12 +198,20 @@ class HJEPAViT(BaseModule):
         x = gather_tokens(x, idx)  # [B, K, D]
         if idx is not None and self.out_type == 'featmap':
             raise ValueError("out_type='featmap' needs all tokens, got idx")
+        mask = None
+        if idx_mask is not None:
+            if idx is None or idx_mask.shape != idx.shape:
+                raise ValueError(
+                    f'idx_mask of shape {tuple(idx_mask.shape)} must come '
+                    'with idx of the same shape, got '
+                    f'{None if idx is None else tuple(idx.shape)}')
+            mask = idx_mask[:, None, None, :]  # keys, [B, 1, 1, K]
 
         wanted = self.out_indices if out_indices is None else sorted(
             out_indices)
         outs = []
         for i in range(wanted[-1] + 1):
-            x = run_block(self.blocks[i], x, with_cp=self.with_cp)
+            x = run_block(self.blocks[i], x, mask, with_cp=self.with_cp)
             if i == self.num_layers - 1:
                 x = self.norm(x)
             if i in wanted:

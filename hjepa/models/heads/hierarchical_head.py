@@ -295,7 +295,8 @@ class HierarchicalLatentHead(BaseModule):
         target_idx: torch.Tensor,
         grid_size: Tuple[int, int],
         context: Optional[torch.Tensor] = None,
-        generator: Optional[torch.Generator] = None
+        generator: Optional[torch.Generator] = None,
+        context_mask: Optional[torch.Tensor] = None
     ) -> Dict[str, torch.Tensor]:
         """Weighted loss of every level (and the regulariser).
 
@@ -311,6 +312,8 @@ class HierarchicalLatentHead(BaseModule):
             context: Context-encoder tokens [B, N_ctx, D] for the
                 regulariser.
             generator: Random generator of the regulariser.
+            context_mask: [B, N_ctx], True for real context tokens (the
+                regulariser pools only those); None: all real.
 
         Returns:
             ``loss_level{l}`` per level (weighted), ``loss_reg`` with a
@@ -354,7 +357,11 @@ class HierarchicalLatentHead(BaseModule):
         if self.regularizer is not None and self.reg_weight > 0:
             if context is None:
                 raise ValueError('the regulariser needs the context tokens')
-            pooled = context.float().mean(1)  # [B, D]
+            if context_mask is None:
+                pooled = context.float().mean(1)  # [B, D]
+            else:
+                m = context_mask.unsqueeze(-1).float()
+                pooled = (context.float() * m).sum(1) / m.sum(1)
             losses['loss_reg'] = self.reg_weight * self.regularizer(
                 pooled, generator)
         return losses

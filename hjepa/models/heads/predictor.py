@@ -161,7 +161,8 @@ class HJEPAPredictor(BaseModule):
         target_idx: torch.Tensor,
         grid_size: Optional[Tuple[int, int]] = None,
         queries: Optional[torch.Tensor] = None,
-        query_groups: Tuple[int, ...] = ()
+        query_groups: Tuple[int, ...] = (),
+        context_mask: Optional[torch.Tensor] = None
     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Predict the target tokens (and the query tokens, if any).
 
@@ -176,6 +177,8 @@ class HJEPAPredictor(BaseModule):
                 added), or None.
             query_groups: Queries per level, summing to R (for the
                 attention mask); one group of R when empty.
+            context_mask: [B, N_ctx], True for real context tokens; no
+                token attends to the others (padding). None: all real.
 
         Returns:
             Predictions [B * M, N_tgt, D_in], sample-major (the M blocks of
@@ -202,6 +205,12 @@ class HJEPAPredictor(BaseModule):
             mask = shared_context_mask(n_ctx, M, n_tgt,
                                        query_groups if n_query else (),
                                        self.query_attention, x.device)
+            if context_mask is not None:
+                keys = torch.cat([
+                    context_mask,
+                    context_mask.new_ones(B, x.shape[1] - n_ctx)
+                ], 1)
+                mask = mask & keys[:, None, None, :]  # [B, 1, L, L]
             for block in self.blocks:
                 x = run_block(block, x, mask, self.with_cp)
             x = self.proj(self.norm(x[:, n_ctx:]))  # [B, M*N_tgt + R, D_in]
@@ -213,8 +222,15 @@ class HJEPAPredictor(BaseModule):
         if n_query:
             parts.append(queries.repeat_interleave(M, dim=0))
         x = torch.cat(parts, dim=1)
+        mask = None
+        if context_mask is not None:
+            keys = torch.cat([
+                context_mask.repeat_interleave(M, dim=0),
+                context_mask.new_ones(B * M, x.shape[1] - n_ctx)
+            ], 1)
+            mask = keys[:, None, None, :]  # [B*M, 1, 1, L]
         for block in self.blocks:
-            x = run_block(block, x, with_cp=self.with_cp)
+            x = run_block(block, x, mask, self.with_cp)
         x = self.proj(self.norm(x[:, n_ctx:]))  # [B*M, N_tgt + R, D_in]
         pred = x[:, :n_tgt]
         if not n_query:
