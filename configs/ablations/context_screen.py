@@ -2,8 +2,8 @@
 # whole grid (less the targets), every sample's whole context padded instead
 # of cut to the batch's smallest (MultiBlockMasker(pad_context=True)), and
 # both; 12 minutes of training each, one seed. On the 8x8 grid the cut keeps
-# 19 of a sample's 31 context patches on average; padding keeps all 31, and
-# the whole-grid block raises them to 36.
+# 19 of a sample's 30 context patches on average; padding keeps all 30, and
+# the whole-grid block raises them to 32.
 #   python tools/analysis_tools/ablation.py \
 #       configs/ablations/context_screen.py --parallel 2
 budget_minutes = 12

@@ -28,7 +28,7 @@ class MultiBlockMasker:
     ones), or, with ``pad_context=True``, keeps all of them, padded to the
     batch's largest context with a ``context_mask`` that the encoder and the
     predictor use to ignore the padding. On the 8x8 CIFAR grid the batch
-    minimum keeps 19 of a sample's 31 context patches on average (128
+    minimum keeps 19 of a sample's 30 context patches on average (128
     samples, the default blocks). Block positions cover the whole grid, last
     row and column included.
 
