@@ -31,9 +31,11 @@ def assert_same_step(a, b, x, rtol, step=0):
         assert err <= rtol * scale, (name, float(err), float(scale))
 
 
-def test_checkpointed_gradients_equal_plain_ones():
+@pytest.mark.parametrize('pad', [False, True])
+def test_checkpointed_gradients_equal_plain_ones(pad):
     torch.manual_seed(0)
     plain = build()
+    plain.masker.pad_context = pad
     cp = copy.deepcopy(plain)
     cp.backbone.with_cp = True
     cp.predictor.with_cp = True
@@ -43,9 +45,11 @@ def test_checkpointed_gradients_equal_plain_ones():
 
 
 @pytest.mark.slow
-def test_compiled_step_equals_eager_step():
+@pytest.mark.parametrize('pad', [False, True])
+def test_compiled_step_equals_eager_step(pad):
     torch.manual_seed(0)
     eager = build()
+    eager.masker.pad_context = pad  # padded: attention masks per sample
     compiled = copy.deepcopy(eager)
     compiled.compile_blocks()
     x = torch.randn(4, 3, 32, 32)
