@@ -50,6 +50,8 @@ def test_padded_subset_encodes_as_the_unpadded(dtype):
             torch.testing.assert_close(out[b, :n], alone[0])
     with pytest.raises(ValueError, match='idx_mask'):
         vit(x, idx, idx_mask=valid[:, :3])
+    with pytest.raises(ValueError, match='bool'):  # not an additive bias
+        vit(x, idx, idx_mask=valid.float())
 
 
 def test_out_indices_and_featmap():

@@ -4,7 +4,16 @@ import copy
 import pytest
 import torch
 
+from hjepa.models.utils.seeding import MASK_STREAM, step_generator
 from tests.test_models.test_hjepa import build
+
+
+def assert_padded(model, batch_size, steps):
+    """The padded masks of these steps do hold padding."""
+    for step in steps:
+        gen = step_generator(model.generator, model.seed, step, MASK_STREAM)
+        masks = model.masker.sample(batch_size, (8, 8), gen)
+        assert (~masks['context_mask']).any(), step
 
 
 def loss_and_grads(model, x, step=0):
@@ -40,6 +49,8 @@ def test_checkpointed_gradients_equal_plain_ones(pad):
     cp.backbone.with_cp = True
     cp.predictor.with_cp = True
     x = torch.randn(4, 3, 32, 32)
+    if pad:
+        assert_padded(plain, 4, [0])
     # recomputation repeats the same kernels on the same inputs
     assert_same_step(plain, cp, x, rtol=1e-6)
 
@@ -53,6 +64,8 @@ def test_compiled_step_equals_eager_step(pad):
     compiled = copy.deepcopy(eager)
     compiled.compile_blocks()
     x = torch.randn(4, 3, 32, 32)
+    if pad:
+        assert_padded(eager, 4, [0, 1, 2])
     # fused kernels reorder float sums: a few ulps of fp32, relative
     assert_same_step(eager, compiled, x, rtol=1e-4)
     # other mask sizes: recompiled with dynamic token counts, still equal

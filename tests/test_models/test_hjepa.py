@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -230,6 +232,34 @@ def test_padded_contexts_train_on_every_context_patch():
     assert set(a) == set(b)
     sum(v for k, v in b.items() if 'loss' in k).backward()
     assert padded.backbone.patch_embed.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('shared', [True, False])
+def test_padding_is_never_read(shared):
+    """What the padding slots hold changes no loss: the encoder, both
+    predictor layouts and the regulariser's pooling skip them."""
+    kw = dict(
+        shared=shared,
+        seed=3,
+        head=dict(regularizer=dict(type='SIGReg'), reg_weight=0.1))
+    a = build(**kw)
+    a.masker.pad_context = True
+    b = copy.deepcopy(a)
+    sample = b.masker.sample
+
+    def other_padding(*args, **kwargs):
+        out = sample(*args, **kwargs)
+        pad = ~out['context_mask']
+        assert pad.any()  # there is padding to move
+        out['context'][pad] = (out['context'][pad] + 17) % 64
+        return out
+
+    b.masker.sample = other_padding
+    x = torch.randn(16, 3, 32, 32)
+    la, lb = a(x, mode='loss'), b(x, mode='loss')
+    assert set(la) == set(lb) and 'loss_reg' in la
+    for k in la:
+        torch.testing.assert_close(la[k], lb[k], rtol=1e-5, atol=1e-6, msg=k)
 
 
 def test_regulariser_only_skips_the_predictor():

@@ -105,3 +105,6 @@ def test_padded_context_predicts_as_the_unpadded(shared):
         torch.testing.assert_close(
             blocks.view(2, 3, 2, 16)[b], want_b.view(3, 2, 16))
         torch.testing.assert_close(out[b], want_q[0])
+    for bad in (valid.float(), valid[:, :3]):
+        with pytest.raises(ValueError, match='context_mask'):
+            p(ctx, ci, ti, context_mask=bad)

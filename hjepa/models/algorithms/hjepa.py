@@ -290,18 +290,22 @@ class HJEPA(BaseModel):
                 inputs,
                 step_generator(self.generator, self.seed, step,
                                CONTEXT_AUGMENT_STREAM))
-        context = self.backbone(
-            context_inputs, ctx_idx, idx_mask=ctx_mask)[-1]  # [B, N_ctx, D]
+        # the padding mask goes only where there is padding, so encoders,
+        # predictors and heads without the argument still work unpadded
+        padded = {} if ctx_mask is None else dict(idx_mask=ctx_mask)
+        context = self.backbone(context_inputs, ctx_idx,
+                                **padded)[-1]  # [B, N_ctx, D]
+        padded = {} if ctx_mask is None else dict(context_mask=ctx_mask)
         block_pred = query_pred = None
         if self.head.needs_prediction:
             queries, groups = self.head.queries(grid, inputs.device)
             block_pred, query_pred = self.predictor(context, ctx_idx, tgt_idx,
                                                     grid, queries, groups,
-                                                    ctx_mask)
+                                                    **padded)
         losses = self.head.loss(
             block_pred, query_pred, target, tgt_idx, grid, context,
             step_generator(self.generator, self.seed, step, REG_STREAM),
-            ctx_mask)
+            **padded)
         if self.multi_crop is not None:
             losses['loss_crops'] = self._crop_loss(context_inputs, target,
                                                    step)

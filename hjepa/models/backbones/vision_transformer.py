@@ -200,10 +200,12 @@ class HJEPAViT(BaseModule):
             raise ValueError("out_type='featmap' needs all tokens, got idx")
         mask = None
         if idx_mask is not None:
-            if idx is None or idx_mask.shape != idx.shape:
+            if idx is None or idx_mask.shape != idx.shape or \
+                    idx_mask.dtype != torch.bool:
                 raise ValueError(
-                    f'idx_mask of shape {tuple(idx_mask.shape)} must come '
-                    'with idx of the same shape, got '
+                    f'idx_mask ({idx_mask.dtype}, shape '
+                    f'{tuple(idx_mask.shape)}) must be a bool mask with idx '
+                    'of the same shape, got idx of shape '
                     f'{None if idx is None else tuple(idx.shape)}')
             mask = idx_mask[:, None, None, :]  # keys, [B, 1, 1, K]
 

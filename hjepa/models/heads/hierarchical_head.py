@@ -360,8 +360,8 @@ class HierarchicalLatentHead(BaseModule):
             if context_mask is None:
                 pooled = context.float().mean(1)  # [B, D]
             else:
-                m = context_mask.unsqueeze(-1).float()
-                pooled = (context.float() * m).sum(1) / m.sum(1)
+                m = context_mask.unsqueeze(-1)
+                pooled = context.float().masked_fill(~m, 0).sum(1) / m.sum(1)
             losses['loss_reg'] = self.reg_weight * self.regularizer(
                 pooled, generator)
         return losses

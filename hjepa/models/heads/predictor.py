@@ -187,6 +187,13 @@ class HJEPAPredictor(BaseModule):
         """
         B, M, n_tgt = target_idx.shape
         n_ctx = context.shape[1]
+        if context_mask is not None and (context_mask.shape
+                                         != context.shape[:2]
+                                         or context_mask.dtype != torch.bool):
+            raise ValueError(
+                f'context_mask ({context_mask.dtype}, shape '
+                f'{tuple(context_mask.shape)}) must be a bool mask of the '
+                f'context tokens\' shape {tuple(context.shape[:2])}')
         pos = self.position_embedding(grid_size).expand(B, -1, -1)
         x = self.embed(context) + gather_tokens(pos, context_idx)
         tgt_pos = gather_tokens(pos, target_idx.flatten(1))  # [B, M*N_tgt, D]

@@ -120,8 +120,9 @@ class MultiBlockMasker:
             dict with ``context`` [B, N_ctx] and ``targets`` [B, M, N_tgt]
             long tensors of row-major patch indices, each row sorted; with
             ``pad_context``, also ``context_mask`` [B, N_ctx], True for a
-            sample's context patches, which come first in each row (the
-            padding after them holds other, valid patch indices).
+            sample's context patches, which come first in each context row,
+            sorted (the padding after them holds the other patch indices,
+            also sorted).
         """
         gen = generator if generator is not None else self.generator
         H, W = grid_size
