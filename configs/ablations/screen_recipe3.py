@@ -2,8 +2,9 @@
 # a deeper predictor, 12 minutes of training each, one seed; scored beside
 # the default arm of configs/ablations/context_screen.py (same code, same
 # work dir).
-#   python tools/analysis_tools/ablation.py configs/ablations/screen_recipe3.py \
-#       --parallel 2 --work-dir work_dirs/ablations/context_screen
+#   python tools/analysis_tools/ablation.py \
+#       configs/ablations/screen_recipe3.py --parallel 2 \
+#       --work-dir work_dirs/ablations/context_screen
 budget_minutes = 12
 seeds = (0, )
 _cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
