@@ -65,6 +65,15 @@ def shared_context_mask(n_ctx: int,
     return (col == 0) | (col == row) | (is_query_row & query_ok)
 
 
+def _key_mask(context_mask: torch.Tensor, n_rest: int) -> torch.Tensor:
+    """Attention key mask [B, 1, 1, N_ctx + n_rest]: the context's padding
+    is masked out, the ``n_rest`` tokens after the context are all kept."""
+    keys = torch.cat(
+        [context_mask,
+         context_mask.new_ones(context_mask.shape[0], n_rest)], 1)
+    return keys[:, None, None, :]
+
+
 @MODELS.register_module()
 class HJEPAPredictor(BaseModule):
     """Predicts the encoder's tokens at target positions from the context.
@@ -213,11 +222,8 @@ class HJEPAPredictor(BaseModule):
                                        query_groups if n_query else (),
                                        self.query_attention, x.device)
             if context_mask is not None:
-                keys = torch.cat([
-                    context_mask,
-                    context_mask.new_ones(B, x.shape[1] - n_ctx)
-                ], 1)
-                mask = mask & keys[:, None, None, :]  # [B, 1, L, L]
+                mask = mask & _key_mask(context_mask,
+                                        x.shape[1] - n_ctx)  # [B, 1, L, L]
             for block in self.blocks:
                 x = run_block(block, x, mask, self.with_cp)
             x = self.proj(self.norm(x[:, n_ctx:]))  # [B, M*N_tgt + R, D_in]
@@ -230,12 +236,9 @@ class HJEPAPredictor(BaseModule):
             parts.append(queries.repeat_interleave(M, dim=0))
         x = torch.cat(parts, dim=1)
         mask = None
-        if context_mask is not None:
-            keys = torch.cat([
-                context_mask.repeat_interleave(M, dim=0),
-                context_mask.new_ones(B * M, x.shape[1] - n_ctx)
-            ], 1)
-            mask = keys[:, None, None, :]  # [B*M, 1, 1, L]
+        if context_mask is not None:  # [B*M, 1, 1, L]
+            mask = _key_mask(
+                context_mask.repeat_interleave(M, dim=0), x.shape[1] - n_ctx)
         for block in self.blocks:
             x = run_block(block, x, mask, self.with_cp)
         x = self.proj(self.norm(x[:, n_ctx:]))  # [B*M, N_tgt + R, D_in]
