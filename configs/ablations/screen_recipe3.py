@@ -5,6 +5,9 @@
 #   python tools/analysis_tools/ablation.py \
 #       configs/ablations/screen_recipe3.py --parallel 2 \
 #       --work-dir work_dirs/ablations/context_screen
+# The CPU default then had lr 1e-3; it has 5e-4 since this round, so the
+# first arm now equals the default: add 'optim_wrapper.optimizer.lr': 1e-3
+# to an arm (or check out commit 65c81fa) to rerun the comparison.
 budget_minutes = 12
 seeds = (0, )
 _cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
