@@ -1,6 +1,6 @@
 # The CPU default, what `make train` runs: H-JEPA with a 6-layer ViT-Tiny/4
 # on CIFAR-10, 22 epochs, under an hour on two cores with --amp (bf16) on
-# the AMD EPYC (Zen 5) machine of the README (0.33 s/iteration); a slower
+# the AMD EPYC (Zen 5) machine of the README (0.35 s/iteration); a slower
 # machine can pass --cfg-options train_cfg.max_epochs=N (the schedule
 # follows).
 _base_ = [
