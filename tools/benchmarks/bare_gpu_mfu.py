@@ -128,7 +128,8 @@ def main(args) -> dict:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
     sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-    from pretrain_throughput import machine, matmul_peak
+    from pretrain_throughput import (machine, matmul_peak, sync,
+                                     synthetic_batches)
 
     device = args.device
     if device == 'auto':
@@ -137,21 +138,10 @@ def main(args) -> dict:
         raise RuntimeError('--device cuda but torch sees no GPU')
     amp = not args.no_amp
 
-    def sync():
-        if device == 'cuda':
-            torch.cuda.synchronize()
-
     model, optimizer = build(args, device)
-    gen = torch.Generator().manual_seed(0)
     batches = [
-        dict(
-            inputs=torch.randint(
-                0,
-                256, (args.batch, 3, args.img_size, args.img_size),
-                dtype=torch.uint8,
-                generator=gen).to(device),
-            data_samples=torch.zeros(args.batch, dtype=torch.long))
-        for _ in range(2)
+        dict(b, inputs=b['inputs'].to(device))
+        for b in synthetic_batches(args.batch, args.img_size, num=2)
     ]
 
     def forward_backward(batch):
