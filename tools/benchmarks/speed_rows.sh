@@ -13,7 +13,8 @@ I=configs/ijepa/ijepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py
 O=work_dirs/bench
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 # same math (exact I-JEPA on both): this code vs the pinned d09e685
-taskset -c ${CORE:-0,1} $P $B $I --amp --baseline-commit d09e685 --json $O/same_math.json > $O/same_math.log 2>&1
+# (d09e685 names the leaf by its 16 epochs then; the model is the same)
+taskset -c ${CORE:-0,1} $P $B $I --amp --baseline-commit d09e685 --baseline-config configs/ijepa/ijepa_vit-tiny-d6-p4_1xb128-16e_cifar10.py --json $O/same_math.json > $O/same_math.log 2>&1
 # the CPU default vs d09e685's CPU default (model change included), profiled
 taskset -c ${CORE:-0,1} $P $B $H --amp --profile --no-peak --baseline-commit d09e685 --json $O/default.json > $O/default.log 2>&1
 # compile vs eager
