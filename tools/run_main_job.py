@@ -1,5 +1,13 @@
 """The main job (``make train``): pretrain a config, then score it by k-NN.
 
+Times a training step on this machine first and, where the config's epochs
+would not fit ``--budget-minutes`` of training (60 by default), trains for as
+many whole epochs as fit (``--cfg-options train_cfg.max_epochs=N``: the
+schedule follows); never more epochs than the config asks for. Machines
+differ several-fold (0.35 s/iteration on two AMD Zen 5 cores, 1.6 on two
+Zen 2 cores, which have no bf16 kernels), and an hour's job must stay an
+hour's job.
+
 Runs ``tools/train.py CONFIG --amp``, then ``tools/test.py`` (k-NN) on the
 final checkpoint's target encoder and on a randomly initialised encoder of
 the same shape, and writes ``results.json`` and ``results.md`` to the work dir
@@ -42,6 +50,42 @@ def evaluate(config, checkpoint, work_dir, name):
     }
 
 
+def fit_epochs(config, work_dir, budget_minutes, amp, margin=0.9):
+    """Whole epochs of ``config`` that fit ``budget_minutes`` of training
+    here, at most the config's own; and the timing they came from.
+
+    The step is timed by ``pretrain_throughput.py`` (10 steps after 2 of
+    warm-up, the median); ``margin`` leaves room for what the benchmark
+    does not time (hooks, the online k-NN, checkpoints).
+    """
+    from hjepa.utils import load_config
+    from hjepa.utils.config import _epoch_length
+    cfg = load_config(config)
+    epochs = cfg.train_cfg.get('max_epochs')
+    if epochs is None:
+        raise ValueError(f'{config}: --budget-minutes needs an epoch-based '
+                         f'config (train_cfg.max_epochs); got '
+                         f'{dict(cfg.train_cfg)}')
+    timing = osp.join(work_dir, 'timing.json')
+    run([
+        osp.join(TOOLS, 'benchmarks', 'pretrain_throughput.py'), config,
+        '--no-peak', '--steps', '10', '--json', timing
+    ] + (['--amp'] if amp else []))
+    with open(timing) as f:
+        s_per_iter = json.load(f)['result']['step_ms'] / 1000
+    per_epoch = _epoch_length(cfg) * s_per_iter
+    fit = int(budget_minutes * 60 * margin // per_epoch)
+    if fit < 1:
+        raise RuntimeError(
+            f'one epoch of {config} takes ~{per_epoch / 60:.1f} min here '
+            f'({s_per_iter:.2f} s/iteration), more than --budget-minutes '
+            f'{budget_minutes} allows')
+    return min(fit, epochs), dict(
+        s_per_iter=s_per_iter,
+        config_epochs=epochs,
+        minutes_per_epoch=per_epoch / 60)
+
+
 def zoo_name(config: str) -> str:
     """The name of the shipped zoo entry (model-index.yml) trained by
     ``config``, else the config's file name without ``.py``. Shipped
@@ -59,15 +103,39 @@ def main():
     parser.add_argument('--work-dir', default='work_dirs/main_job')
     parser.add_argument('--no-amp', action='store_true')
     parser.add_argument(
+        '--budget-minutes',
+        type=float,
+        default=60,
+        help='train for as many whole epochs of the config as fit this '
+        'many minutes on this machine (timed first; never more than the '
+        'config asks); 0 trains the config as written')
+    parser.add_argument(
         '--name', help='zoo name to register the checkpoint under')
     parser.add_argument('--no-register', action='store_true')
     args = parser.parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
 
+    if args.budget_minutes < 0:
+        parser.error(f'--budget-minutes {args.budget_minutes} must be >= 0')
+    options, fitted = [], None
+    if args.budget_minutes:
+        epochs, fitted = fit_epochs(args.config, args.work_dir,
+                                    args.budget_minutes, not args.no_amp)
+        fitted['epochs'] = epochs
+        print(
+            f"{fitted['s_per_iter']:.2f} s/iteration here: "
+            f"{fitted['config_epochs']} epochs would take "
+            f"{fitted['config_epochs'] * fitted['minutes_per_epoch']:.0f}"
+            f' min; training {epochs} epochs within the budget of '
+            f'{args.budget_minutes:g} min',
+            flush=True)
+        if epochs < fitted['config_epochs']:
+            options = ['--cfg-options', f'train_cfg.max_epochs={epochs}']
+
     start = time.time()
     run([
         osp.join(TOOLS, 'train.py'), args.config, '--work-dir', args.work_dir
-    ] + ([] if args.no_amp else ['--amp']))
+    ] + ([] if args.no_amp else ['--amp']) + options)
     train_seconds = time.time() - start
     with open(osp.join(args.work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
@@ -83,6 +151,7 @@ def main():
         knn_top1_random_init=random_init['top1_k20'],
         knn_pretrained=pretrained,
         knn_random_init=random_init,
+        epochs_fitted=fitted,
         train_wall_seconds=round(train_seconds, 1),
         total_wall_seconds=round(total_seconds, 1))
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:

@@ -29,6 +29,9 @@ def test_main_job_registers_its_checkpoint(tmp_path, cifar_root, monkeypatch):
     assert 0 < results['knn_top1'] <= 100
     assert {'top1_k10', 'top1_k20'} <= set(results['knn_pretrained'])
     assert results['train_wall_seconds'] < results['total_wall_seconds']
+    # timed first; the smoke config's 2 epochs fit an hour anywhere
+    assert results['epochs_fitted']['epochs'] == 2
+    assert results['epochs_fitted']['s_per_iter'] > 0
 
     name = 'hjepa_vit-tiny-p4_smoke_cifar10'  # no zoo entry: the file name
     assert f"registered '{name}'" in out
@@ -41,6 +44,43 @@ def test_main_job_registers_its_checkpoint(tmp_path, cifar_root, monkeypatch):
     assert feats.shape == (3, 192)
 
 
+def _main_job_module():
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    try:
+        import run_main_job
+    finally:
+        sys.path.pop(0)
+    return run_main_job
+
+
+def test_budget_trains_the_whole_epochs_that_fit(tmp_path, monkeypatch):
+    """On a machine several times slower, make train must stay an hour:
+    as many whole epochs as fit the budget, never more than the config's."""
+    from hjepa.utils import load_config
+    from hjepa.utils.config import _epoch_length
+    job = _main_job_module()
+    s_per_iter = 2.0
+
+    def fake_timing(args):
+        out = args[args.index('--json') + 1]
+        with open(out, 'w') as f:
+            json.dump(dict(result=dict(step_ms=1000 * s_per_iter)), f)
+
+    monkeypatch.setattr(job, 'run', fake_timing)
+    epoch_min = _epoch_length(load_config(SMOKE)) * s_per_iter / 60
+    # 1.5 epochs of budget (after the margin): one whole epoch
+    epochs, fitted = job.fit_epochs(SMOKE, str(tmp_path),
+                                    1.5 * epoch_min / 0.9, True)
+    assert epochs == 1
+    assert fitted['config_epochs'] == 2
+    assert fitted['s_per_iter'] == s_per_iter
+    # plenty of budget: the config's own 2 epochs, not more
+    assert job.fit_epochs(SMOKE, str(tmp_path), 100 * epoch_min, True)[0] == 2
+    # not even one epoch: refused, with the numbers
+    with pytest.raises(RuntimeError, match='s/iteration'):
+        job.fit_epochs(SMOKE, str(tmp_path), 0.5 * epoch_min, True)
+
+
 def test_zoo_name_of_the_cpu_default(tmp_path, monkeypatch):
     # a user-local entry of the same name for the config of another
     # checkout (what `make train` in another clone registers) changes
@@ -51,11 +91,7 @@ def test_zoo_name_of_the_cpu_default(tmp_path, monkeypatch):
         'Models:\n  - Name: hjepa_vit-tiny-d6-p4_cifar10\n'
         f'    Config: {SMOKE}\n')
     monkeypatch.setenv('HJEPA_HOME', str(home))
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    try:
-        from run_main_job import zoo_name
-    finally:
-        sys.path.pop(0)
+    zoo_name = _main_job_module().zoo_name
     config = osp.join(REPO, 'configs', 'hjepa',
                       'hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py')
     assert zoo_name(config) == 'hjepa_vit-tiny-d6-p4_cifar10'
