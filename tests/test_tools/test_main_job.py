@@ -70,7 +70,7 @@ def test_budget_trains_the_whole_epochs_that_fit(tmp_path, monkeypatch):
     epoch_min = _epoch_length(load_config(SMOKE)) * s_per_iter / 60
     # 1.5 epochs of budget (after the margin): one whole epoch
     epochs, fitted = job.fit_epochs(SMOKE, str(tmp_path),
-                                    1.5 * epoch_min / 0.9, True)
+                                    1.5 * epoch_min / job.MARGIN, True)
     assert epochs == 1
     assert fitted['config_epochs'] == 2
     assert fitted['s_per_iter'] == s_per_iter
