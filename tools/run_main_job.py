@@ -61,7 +61,7 @@ def fit_epochs(config, work_dir, budget_minutes, amp, margin=MARGIN):
     """Whole epochs of ``config`` that fit ``budget_minutes`` of training
     here, at most the config's own; and the timing they came from.
 
-    The step is timed by ``pretrain_throughput.py`` (10 steps after 2 of
+    The step is timed by ``pretrain_throughput.py`` (10 steps after 5 of
     warm-up, the median); ``margin`` leaves room for what the benchmark
     does not time (hooks, the online k-NN, checkpoints).
     """
