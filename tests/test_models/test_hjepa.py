@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from hjepa.models import HJEPA, HierarchicalLatentHead, SmoothL1LatentLoss
 from hjepa.models.utils import gather_tokens
-from hjepa.models.utils.seeding import MASK_STREAM, step_generator
+from hjepa.models.utils.seeding import MASK_STREAM, SET_STRIDE, step_generator
 
 PATCH = dict(kind='patch')
 QUERY_LEVELS = [
@@ -112,6 +112,52 @@ def test_one_level_is_ijepa(shared):
     assert queries is None
     expected = F.smooth_l1_loss(pred, target)
     torch.testing.assert_close(losses['loss_level0'], expected)
+
+
+def test_mask_sets_share_one_target_pass():
+    """Two mask sets: the target encoder runs once, the context encoder
+    twice, and the loss is the mean of the two sets' I-JEPA losses,
+    recomputed by hand from each set's masks (set 1 from its own
+    stream)."""
+    model = build([PATCH], (1.0, ), False, mask_sets=2)
+    calls = {'target': 0, 'context': 0}
+    model.target_encoder.register_forward_pre_hook(
+        lambda m, args: calls.__setitem__('target', calls['target'] + 1))
+    model.backbone.register_forward_pre_hook(
+        lambda m, args: calls.__setitem__('context', calls['context'] + 1))
+    x = torch.randn(4, 3, 32, 32)
+    losses = model(x, mode='loss')
+    assert calls == {'target': 1, 'context': 2}
+
+    with torch.no_grad():
+        h = model.target_encoder(x)[-1]
+        h = F.layer_norm(h, h.shape[-1:])
+    expected, n_ctx = [], []
+    for mask_set in range(2):
+        gen = step_generator(torch.Generator(), model.seed, 0,
+                             MASK_STREAM + mask_set * SET_STRIDE)
+        masks = model.masker.sample(4, (8, 8), gen)
+        ctx, tgt = masks['context'], masks['targets']
+        target = gather_tokens(h, tgt.flatten(1)).view(4 * 4, -1, 192)
+        pred, _ = model.predictor(model.backbone(x, ctx)[-1], ctx, tgt)
+        expected.append(F.smooth_l1_loss(pred, target))
+        n_ctx.append(ctx.shape[1])
+    assert not torch.equal(expected[0], expected[1])  # other masks
+    torch.testing.assert_close(losses['loss_level0'],
+                               (expected[0] + expected[1]) / 2)
+    assert float(losses['n_ctx']) == pytest.approx(sum(n_ctx) / 2)
+
+    # set 0 draws what a one-set model draws
+    one = build([PATCH], (1.0, ), False)
+    one.load_state_dict(model.state_dict())
+    one.num_steps.zero_()  # the state holds the step after the first
+    torch.testing.assert_close(one(x, mode='loss')['loss_level0'], expected[0])
+
+
+@pytest.mark.parametrize('bad', [0, 1.5, True])
+def test_mask_sets_must_be_a_positive_integer(bad):
+    with pytest.raises(ValueError, match=f'mask_sets {bad!r} must be'):
+        build(mask_sets=bad)
 
 
 def test_ema_update():

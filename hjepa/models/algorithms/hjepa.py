@@ -1,6 +1,6 @@
 """H-JEPA: I-JEPA's latent prediction at several granularities."""
 import copy
-from typing import Dict, Optional, Union
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -9,7 +9,7 @@ from mmengine.model import BaseModel
 from hjepa.registry import MODELS
 from ..utils.crops import crop_options, crop_resize, sample_crop_boxes
 from ..utils.seeding import (CONTEXT_AUGMENT_STREAM, CROP_STREAM, MASK_STREAM,
-                             REG_STREAM, step_generator)
+                             REG_STREAM, SET_STRIDE, step_generator)
 
 
 def _build(cfg_or_module, **defaults):
@@ -89,6 +89,7 @@ class HJEPA(BaseModel):
                  head: Optional[Union[dict, nn.Module]] = None,
                  context_augment: Optional[Union[dict, nn.Module]] = None,
                  multi_crop: Optional[dict] = None,
+                 mask_sets: int = 1,
                  seed: Optional[int] = None,
                  compile: Union[bool, dict] = False,
                  data_preprocessor: Optional[dict] = None,
@@ -136,6 +137,11 @@ class HJEPA(BaseModel):
                                                            'mean') else {}
             self.context_augment = _build(context_augment, **norm)
         self.multi_crop = self._check_multi_crop(multi_crop)
+        whole = isinstance(mask_sets, int) and not isinstance(mask_sets, bool)
+        if not whole or mask_sets < 1:
+            raise ValueError(
+                f'mask_sets {mask_sets!r} must be an integer >= 1')
+        self.mask_sets = mask_sets
         # the run's one training-step counter (saved, so a resumed run
         # draws what the uninterrupted one drew); the data preprocessor's
         # batch augmentation reads it too
@@ -262,21 +268,14 @@ class HJEPA(BaseModel):
 
         Returns:
             The head's losses (``loss_level{l}``, already weighted, and
-            ``loss_reg`` with a regulariser), and ``n_ctx``, the context
-            tokens each sample kept (logged only).
+            ``loss_reg`` with a regulariser), each the mean over the
+            ``mask_sets``, and ``n_ctx``, the context tokens each sample
+            kept (logged only).
         """
-        B = inputs.shape[0]
         p = self.backbone.patch_size
         grid = (inputs.shape[-2] // p, inputs.shape[-1] // p)
         step = int(self.num_steps)
         self.num_steps += 1
-        gen = step_generator(self.generator, self.seed, step, MASK_STREAM)
-        masks = self.masker.sample(B, grid, gen)
-        ctx_idx = masks['context'].to(inputs.device)  # [B, N_ctx]
-        tgt_idx = masks['targets'].to(inputs.device)  # [B, M, N_tgt]
-        ctx_mask = masks.get('context_mask')  # padded contexts only
-        if ctx_mask is not None:
-            ctx_mask = ctx_mask.to(inputs.device)
 
         with torch.no_grad():
             n = self.target_encoder.num_layers
@@ -284,12 +283,41 @@ class HJEPA(BaseModel):
                 inputs, out_indices=range(n - self.head.target_layers, n))
             target = self.head.targets(feats)  # [B, N, D]
 
+        losses = {}
+        for r in range(self.mask_sets):
+            context_inputs, set_losses = self._predict(inputs, target, grid,
+                                                       step, r)
+            for key, value in set_losses.items():
+                losses[key] = losses.get(key, 0) + value / self.mask_sets
+        if self.multi_crop is not None:
+            losses['loss_crops'] = self._crop_loss(context_inputs, target,
+                                                   step)
+        return losses
+
+    def _predict(self, inputs: torch.Tensor, target: torch.Tensor,
+                 grid: Tuple[int, int], step: int, mask_set: int):
+        """One mask set: its masks, context, predictions and losses.
+
+        Returns:
+            The context encoder's (augmented) images and the set's losses,
+            with ``n_ctx``.
+        """
+
+        def gen(stream):
+            return step_generator(self.generator, self.seed, step,
+                                  stream + mask_set * SET_STRIDE)
+
+        masks = self.masker.sample(inputs.shape[0], grid, gen(MASK_STREAM))
+        ctx_idx = masks['context'].to(inputs.device)  # [B, N_ctx]
+        tgt_idx = masks['targets'].to(inputs.device)  # [B, M, N_tgt]
+        ctx_mask = masks.get('context_mask')  # padded contexts only
+        if ctx_mask is not None:
+            ctx_mask = ctx_mask.to(inputs.device)
+
         context_inputs = inputs
         if self.context_augment is not None:
-            context_inputs = self.context_augment(
-                inputs,
-                step_generator(self.generator, self.seed, step,
-                               CONTEXT_AUGMENT_STREAM))
+            context_inputs = self.context_augment(inputs,
+                                                  gen(CONTEXT_AUGMENT_STREAM))
         # the padding mask goes only where there is padding, so encoders,
         # predictors and heads without the argument still work unpadded
         padded = {} if ctx_mask is None else dict(idx_mask=ctx_mask)
@@ -302,13 +330,8 @@ class HJEPA(BaseModel):
             block_pred, query_pred = self.predictor(context, ctx_idx, tgt_idx,
                                                     grid, queries, groups,
                                                     **padded)
-        losses = self.head.loss(
-            block_pred, query_pred, target, tgt_idx, grid, context,
-            step_generator(self.generator, self.seed, step, REG_STREAM),
-            **padded)
-        if self.multi_crop is not None:
-            losses['loss_crops'] = self._crop_loss(context_inputs, target,
-                                                   step)
+        losses = self.head.loss(block_pred, query_pred, target, tgt_idx, grid,
+                                context, gen(REG_STREAM), **padded)
         # logged, not summed (no 'loss' in the name): how much context the
         # masks left, per sample on average (the batch's smallest when
         # contexts are cut to it)
@@ -316,7 +339,7 @@ class HJEPA(BaseModel):
             losses['n_ctx'] = torch.tensor(float(ctx_idx.shape[1]))
         else:
             losses['n_ctx'] = ctx_mask.sum(1).float().mean()
-        return losses
+        return context_inputs, losses
 
     def _crop_loss(self, images: torch.Tensor, target: torch.Tensor,
                    step: int) -> torch.Tensor:

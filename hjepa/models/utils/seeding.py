@@ -8,6 +8,10 @@ MASK_STREAM = 1
 CONTEXT_AUGMENT_STREAM = 2
 REG_STREAM = 3
 CROP_STREAM = 4
+# Mask set ``r`` of a step (``HJEPA(mask_sets=...)``) draws its masks,
+# context augmentation and regulariser directions from ``stream + r *
+# SET_STRIDE``; set 0 draws what a one-set step draws.
+SET_STRIDE = 8
 
 
 def step_generator(generator: torch.Generator,

@@ -1,0 +1,23 @@
+# Several mask sets per image sharing one target-encoder pass (data2vec
+# 2.0's multi-mask, HJEPA(mask_sets=...)), at an equal wall-clock budget of
+# 30 minutes per arm. The target encoder's pass over all 64 patches is about
+# a third of a CPU step; two sets of a half batch score as many (image,
+# mask) pairs per step as the default's one set of 128 images, at 0.79x its
+# step time (AMD EPYC Zen 2, fp32, 2 threads: 1252 against 1586 ms,
+# pretrain_throughput.py side by side), so they see 1.27x the pairs in the
+# same time, from half as many distinct images per step.
+#   python tools/analysis_tools/ablation.py configs/ablations/mask_sets.py \
+#       --parallel 2
+budget_minutes = 30
+seeds = (0, 1)
+_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+arms = [
+    dict(name='the CPU default (one mask set, batch 128)', config=_cfg),
+    dict(
+        name='2 mask sets, batch 64',
+        config=_cfg,
+        cfg_options={
+            'model.mask_sets': 2,
+            'train_dataloader.batch_size': 64
+        }),
+]
