@@ -5,7 +5,10 @@
 # mask) pairs per step as the default's one set of 128 images, at 0.79x its
 # step time (AMD EPYC Zen 2, fp32, 2 threads: 1252 against 1586 ms,
 # pretrain_throughput.py side by side), so they see 1.27x the pairs in the
-# same time, from half as many distinct images per step.
+# same time, from half as many distinct images per step (0.90x in the
+# runner's one-thread timing). On that Zen 2 machine, seed 0 (commit
+# 8205f70): 31.01 against 30.86 k-NN, a tie near a random encoder's score at
+# ~650 iterations (README, "On a slower machine").
 #   python tools/analysis_tools/ablation.py configs/ablations/mask_sets.py \
 #       --parallel 2
 budget_minutes = 30
