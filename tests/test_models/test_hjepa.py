@@ -154,6 +154,12 @@ def test_mask_sets_share_one_target_pass():
     torch.testing.assert_close(one(x, mode='loss')['loss_level0'], expected[0])
 
 
+def test_mask_set_streams_never_meet_another_stream():
+    from hjepa.models.utils import seeding
+    streams = [v for k, v in vars(seeding).items() if k.endswith('_STREAM')]
+    assert len(streams) == 5 and max(streams) < SET_STRIDE
+
+
 @pytest.mark.parametrize('bad', [0, 1.5, True])
 def test_mask_sets_must_be_a_positive_integer(bad):
     with pytest.raises(ValueError, match=f'mask_sets {bad!r} must be'):

@@ -64,8 +64,8 @@ class HJEPA(BaseModel):
             whole-image query token, for the whole image's representation
             (the head's ``region`` level with ``grid=1``): ``dict(
             num_crops=2, size=16, scale=(0.1, 0.4), ratio=(3/4, 4/3),
-            weight=1.0)``; crops see the context augmentation too. None: no
-            crops.
+            weight=1.0)``; crops see the context augmentation too (the
+            last mask set's, with ``mask_sets`` > 1). None: no crops.
         seed: The run's one seed for what the model draws (masks, crops,
             context and batch augmentation), combined with stream, rank
             and step. None (the default): the seed mmengine's runner set

@@ -10,7 +10,8 @@ REG_STREAM = 3
 CROP_STREAM = 4
 # Mask set ``r`` of a step (``HJEPA(mask_sets=...)``) draws its masks,
 # context augmentation and regulariser directions from ``stream + r *
-# SET_STRIDE``; set 0 draws what a one-set step draws.
+# SET_STRIDE``; set 0 draws what a one-set step draws. Every stream above
+# must stay below it, or a set would draw another stream's numbers.
 SET_STRIDE = 8
 
 
