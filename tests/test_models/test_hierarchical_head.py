@@ -157,3 +157,44 @@ def test_crop_predictions_of_the_whole_image_target_score_zero():
     query = h.crop_query((4, 4), 'cpu')
     torch.testing.assert_close(query[0, 0],
                                sincos_2d(4, (4, 4)).mean(0) + h.level_embed[0])
+
+
+def test_depth_levels_resolve_their_blocks():
+    """A depth level names a block of the target encoder (negative from the
+    last) and reads the predictor block at the same relative depth unless
+    told otherwise; the head asks the encoder for exactly the blocks its
+    levels need."""
+    h = head([
+        PATCH,
+        dict(kind='depth', layer=2),
+        dict(kind='depth', layer=-1),
+        dict(kind='depth', layer=0, pred_layer=-1)
+    ], (1.0, 0.5, 0.5, 0.5))
+    h.set_depths(6, 4)
+    resolved = [(lv['block'], lv['pred_block']) for lv in h.levels[1:]]
+    assert resolved == [(2, 1), (5, 3), (0, 3)]
+    assert h.encoder_blocks(6) == [0, 2, 5]
+    assert h.predictor_blocks == [1, 3]
+    assert h.level_names() == ['patch', 'depth2', 'depth-1', 'depth0']
+    # its own norm and head, from the predictor's width to the encoder's
+    assert h.projs[1][1].in_features == 4 and h.projs[1][1].out_features == 8
+
+
+@pytest.mark.parametrize('level, match', [
+    (dict(kind='depth'), 'layer must be an integer'),
+    (dict(kind='depth', layer=1.0), 'layer must be an integer'),
+    (dict(kind='depth', layer=1, pred_layer=True), 'pred_layer must be'),
+    (dict(kind='depth', layer=1, proj=True), 'unknown keys'),
+])
+def test_depth_level_refuses_bad_specs(level, match):
+    with pytest.raises(ValueError, match=match):
+        head([PATCH, level], (1.0, 0.5))
+
+
+def test_depth_level_needs_hidden_states():
+    h = head([PATCH, dict(kind='depth', layer=0)], (1.0, 0.5))
+    h.set_depths(2, 1)
+    tokens = torch.randn(2, 64, 8)
+    tgt_idx = torch.arange(4).view(1, 1, 4).expand(2, 1, 4)
+    with pytest.raises(ValueError, match='hidden states'):
+        h.loss(tokens[:, :4], None, tokens, tgt_idx, (8, 8))

@@ -15,7 +15,11 @@ QUERY_LEVELS = [
 ]
 
 
-def build(levels=QUERY_LEVELS, weights=(1.0, 0.5, 0.5), shared=True, **kwargs):
+def build(levels=QUERY_LEVELS,
+          weights=(1.0, 0.5, 0.5),
+          shared=True,
+          pred_layers=1,
+          **kwargs):
     model = HJEPA(
         backbone=dict(
             type='HJEPAViT',
@@ -25,7 +29,7 @@ def build(levels=QUERY_LEVELS, weights=(1.0, 0.5, 0.5), shared=True, **kwargs):
         predictor=dict(
             type='HJEPAPredictor',
             embed_dims=96,
-            num_layers=1,
+            num_layers=pred_layers,
             num_heads=3,
             shared_context=shared),
         masker=dict(type='MultiBlockMasker'),
@@ -112,6 +116,63 @@ def test_one_level_is_ijepa(shared):
     assert queries is None
     expected = F.smooth_l1_loss(pred, target)
     torch.testing.assert_close(losses['loss_level0'], expected)
+
+
+@pytest.mark.parametrize('shared', [False, True])
+def test_depth_level_predicts_a_shallower_block(shared):
+    """A depth level, recomputed by hand: the layer-normalised output of
+    the target encoder's first block at every target patch, against the
+    predictor's hidden state after its first block (read by a hook, in
+    either layout) through the level's own norm and head."""
+    model = build([PATCH, dict(kind='depth', layer=0)], (1.0, 0.5),
+                  shared,
+                  pred_layers=2)
+    lv = model.head.levels[1]
+    assert (lv['block'], lv['pred_block']) == (0, 0)  # same relative depth
+    x = torch.randn(4, 3, 32, 32)
+    losses = model(x, mode='loss')
+
+    gen = step_generator(torch.Generator(), model.seed, 0, MASK_STREAM)
+    masks = model.masker.sample(4, (8, 8), gen)
+    ctx, tgt = masks['context'], masks['targets']
+    B, M, n_tgt = tgt.shape
+    with torch.no_grad():
+        h = model.target_encoder(x, out_indices=[0])[0]
+        h = F.layer_norm(h, h.shape[-1:])
+        target = gather_tokens(h, tgt.flatten(1)).view(B * M, n_tgt, 192)
+    seen = []
+    hook = model.predictor.blocks[0].register_forward_hook(
+        lambda m, args, out: seen.append(out))
+    model.predictor(model.backbone(x, ctx)[-1], ctx, tgt)
+    hook.remove()
+    hidden = seen[0][:, ctx.shape[1]:]  # the target tokens
+    hidden = hidden.reshape(B * M, n_tgt, 96)  # both layouts: sample-major
+    pred = model.head.projs[1](hidden)
+    expected = 0.5 * F.smooth_l1_loss(pred, target)
+    torch.testing.assert_close(losses['loss_level1'], expected)
+    assert not torch.allclose(losses['loss_level1'],
+                              0.5 * losses['loss_level0'])
+
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    assert model.head.projs[1][1].weight.grad.abs().sum() > 0
+    # the last predictor block feeds only the patch level
+    model.zero_grad()
+    losses = model(x, mode='loss')
+    losses['loss_level1'].backward()
+    assert model.predictor.blocks[1].mlp.fc2.weight.grad is None or float(
+        model.predictor.blocks[1].mlp.fc2.weight.grad.abs().sum()) == 0
+
+
+def test_depth_level_refuses_blocks_that_do_not_exist():
+    with pytest.raises(
+            ValueError, match='layer 2 is not a block of the '
+            '2-block encoder'):
+        build([PATCH, dict(kind='depth', layer=2)], (1.0, 0.5))
+    with pytest.raises(
+            ValueError,
+            match='pred_layer 1 is not a block of the '
+            '1-block predictor'):
+        build([PATCH, dict(kind='depth', layer=0, pred_layer=1)], (1.0, 0.5))
 
 
 def test_mask_sets_share_one_target_pass():

@@ -108,3 +108,20 @@ def test_padded_context_predicts_as_the_unpadded(shared):
     for bad in (valid.float(), valid[:, :3]):
         with pytest.raises(ValueError, match='context_mask'):
             p(ctx, ci, ti, context_mask=bad)
+
+
+@pytest.mark.parametrize('shared', [False, True])
+def test_hidden_states_of_the_last_block_are_the_prediction(shared):
+    """The hidden states returned for depth levels are the target tokens'
+    after a block, before the final norm and projection: for the last
+    block, norm and projection give the prediction itself."""
+    ctx, ci, ti = inputs()
+    p = predictor(shared, layers=2)
+    pred, _ = p(ctx, ci, ti)
+    pred2, _, hidden = p(ctx, ci, ti, hidden_layers=[0, 1])
+    torch.testing.assert_close(pred2, pred)
+    assert sorted(hidden) == [0, 1] and hidden[0].shape == (6, 2, 8)
+    torch.testing.assert_close(p.proj(p.norm(hidden[1])), pred)
+    assert not torch.allclose(p.proj(p.norm(hidden[0])), pred)
+    with pytest.raises(ValueError, match='hidden_layers'):
+        p(ctx, ci, ti, hidden_layers=[2])

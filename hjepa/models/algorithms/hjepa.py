@@ -123,6 +123,8 @@ class HJEPA(BaseModel):
             in_dims=dims,
             pred_dims=self.predictor.embed_dims)
         self.head.check_grid(self.backbone.grid_size)
+        self.head.set_depths(self.target_encoder.num_layers,
+                             len(self.predictor.blocks))
         if self.head.target_layers > self.target_encoder.num_layers:
             raise ValueError(
                 f'the head averages the last {self.head.target_layers} '
@@ -278,15 +280,16 @@ class HJEPA(BaseModel):
         self.num_steps += 1
 
         with torch.no_grad():
-            n = self.target_encoder.num_layers
-            feats = self.target_encoder(
-                inputs, out_indices=range(n - self.head.target_layers, n))
+            blocks = self.head.encoder_blocks(self.target_encoder.num_layers)
+            feats = self.target_encoder(inputs, out_indices=blocks)
             target = self.head.targets(feats)  # [B, N, D]
+            # each block's tokens, for depth levels
+            block_tokens = dict(zip(blocks, feats))
 
         losses = {}
         for r in range(self.mask_sets):
             context_inputs, set_losses = self._predict(inputs, target, grid,
-                                                       step, r)
+                                                       step, r, block_tokens)
             for key, value in set_losses.items():
                 losses[key] = losses.get(key, 0) + value / self.mask_sets
         if self.multi_crop is not None:
@@ -294,9 +297,17 @@ class HJEPA(BaseModel):
                                                    step)
         return losses
 
-    def _predict(self, inputs: torch.Tensor, target: torch.Tensor,
-                 grid: Tuple[int, int], step: int, mask_set: int):
+    def _predict(self,
+                 inputs: torch.Tensor,
+                 target: torch.Tensor,
+                 grid: Tuple[int, int],
+                 step: int,
+                 mask_set: int,
+                 block_tokens: Optional[Dict[int, torch.Tensor]] = None):
         """One mask set: its masks, context, predictions and losses.
+
+        ``block_tokens`` holds the target encoder's output of each block
+        the head's depth levels read (unused without them).
 
         Returns:
             The context encoder's (augmented) images and the set's losses,
@@ -325,13 +336,18 @@ class HJEPA(BaseModel):
                                 **padded)[-1]  # [B, N_ctx, D]
         padded = {} if ctx_mask is None else dict(context_mask=ctx_mask)
         block_pred = query_pred = None
+        depth = {}  # only with depth levels, for predictors without them
         if self.head.needs_prediction:
             queries, groups = self.head.queries(grid, inputs.device)
-            block_pred, query_pred = self.predictor(context, ctx_idx, tgt_idx,
-                                                    grid, queries, groups,
-                                                    **padded)
+            if self.head.predictor_blocks:
+                depth = dict(hidden_layers=self.head.predictor_blocks)
+            out = self.predictor(context, ctx_idx, tgt_idx, grid, queries,
+                                 groups, **padded, **depth)
+            block_pred, query_pred = out[:2]
+            if depth:
+                depth = dict(hidden=out[2], block_tokens=block_tokens)
         losses = self.head.loss(block_pred, query_pred, target, tgt_idx, grid,
-                                context, gen(REG_STREAM), **padded)
+                                context, gen(REG_STREAM), **padded, **depth)
         # logged, not summed (no 'loss' in the name): how much context the
         # masks left, per sample on average (the batch's smallest when
         # contexts are cut to it)

@@ -7,11 +7,11 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from hjepa.registry import MODELS
-from ..utils.layers import gather_tokens
+from ..utils.layers import gather_tokens, init_vit_weights
 from ..utils.pooling import region_pool_matrix, window_pool
 from ..utils.pos_embed import sincos_2d
 
-LEVEL_KINDS = ('patch', 'region', 'window')
+LEVEL_KINDS = ('patch', 'region', 'window', 'depth')
 
 
 def _pair(value: Union[int, Sequence[int]]) -> Tuple[int, int]:
@@ -50,6 +50,17 @@ class HierarchicalLatentHead(BaseModule):
       averaged over the ``s x s`` windows of the grid that they fall in,
       the pooled predictions go through a linear head, and the pooled
       targets are normalised again.
+    * ``dict(kind='depth', layer=k, pred_layer=j)``: a level in depth, not
+      in space: every patch of every target block again, but the target is
+      the (layer-normalised) output of the target encoder's block ``k``
+      (0-based; negative counts from the last), and the prediction is the
+      predictor's hidden state after its block ``j`` put through the
+      level's own layer norm and linear head. ``pred_layer`` defaults to
+      the predictor block at the same relative depth,
+      ``round((k + 1) * P / E) - 1`` for an ``E``-block encoder and a
+      ``P``-block predictor. A shallower block is a lower-level target
+      (closer to the pixels) asked of a shallower part of the predictor;
+      the levels cost no extra tokens, only a head each.
 
     Options of a level: ``norm`` (normalise the pooled target again,
     default True), ``proj`` (a linear head on the prediction; default True
@@ -134,9 +145,18 @@ class HierarchicalLatentHead(BaseModule):
 
         projs = []
         for lv in self.levels:
+            if lv['kind'] == 'depth':  # from the predictor's width
+                projs.append(
+                    nn.Sequential(
+                        nn.LayerNorm(pred_dims, eps=1e-6),
+                        nn.Linear(pred_dims, in_dims)))
+                continue
             use = lv.get('proj', lv['kind'] == 'window')
             projs.append(nn.Linear(in_dims, in_dims) if use else nn.Identity())
         self.projs = nn.ModuleList(projs)
+        self.depth_levels = [
+            i for i, lv in enumerate(self.levels) if lv['kind'] == 'depth'
+        ]
         self.region_levels = [
             i for i, lv in enumerate(self.levels) if lv['kind'] == 'region'
         ]
@@ -152,10 +172,11 @@ class HierarchicalLatentHead(BaseModule):
         if kind not in LEVEL_KINDS:
             raise ValueError(f'level {i} {lv}: kind must be one of '
                              f'{LEVEL_KINDS}')
-        allowed = {'kind', 'norm', 'proj'} | {
-            'region': {'grid', 'center'},
-            'window': {'side'},
-            'patch': set()
+        allowed = {'kind', 'norm'} | {
+            'region': {'grid', 'center', 'proj'},
+            'window': {'side', 'proj'},
+            'patch': {'proj'},
+            'depth': {'layer', 'pred_layer'}  # always its own norm and head
         }[kind]
         unknown = set(lv) - allowed
         if unknown:
@@ -175,6 +196,14 @@ class HierarchicalLatentHead(BaseModule):
                 raise ValueError(f'level {i}: window side {side} must be a '
                                  'power of 2, >= 2 (1 is the patch level)')
             lv['side'] = side
+        if kind == 'depth':
+            for key in ('layer', 'pred_layer'):
+                value = lv.get(key)
+                if key == 'pred_layer' and value is None:
+                    continue
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise ValueError(f'level {i} {lv}: {key} must be an '
+                                     f'integer block index, got {value!r}')
         return lv
 
     @property
@@ -191,7 +220,9 @@ class HierarchicalLatentHead(BaseModule):
         if self.level_embed is not None:
             nn.init.trunc_normal_(self.level_embed, std=self.query_init_std)
         for proj in self.projs:
-            if isinstance(proj, nn.Linear):
+            if isinstance(proj, nn.Sequential):  # a depth level's head
+                proj.apply(init_vit_weights)
+            elif isinstance(proj, nn.Linear):
                 # start as the identity: a coarse level begins by reading the
                 # prediction as it is rather than through a random map
                 nn.init.eye_(proj.weight)
@@ -208,6 +239,43 @@ class HierarchicalLatentHead(BaseModule):
             if lv['kind'] == 'window' and lv['side'] > max(H, W):
                 raise ValueError(f'level {i}: window side {lv["side"]} is '
                                  f'larger than the patch grid {(H, W)}')
+
+    def set_depths(self, encoder_layers: int, predictor_layers: int) -> None:
+        """Resolve the depth levels' block indices for an encoder of
+        ``encoder_layers`` blocks and a predictor of ``predictor_layers``
+        (raises if a level names a block that does not exist)."""
+        E, P = encoder_layers, predictor_layers
+        for i in self.depth_levels:
+            lv = self.levels[i]
+            k = lv['layer'] + E if lv['layer'] < 0 else lv['layer']
+            if not 0 <= k < E:
+                raise ValueError(f'level {i}: layer {lv["layer"]} is not a '
+                                 f'block of the {E}-block encoder')
+            j = lv.get('pred_layer')
+            if j is None:
+                j = min(max(round((k + 1) * P / E) - 1, 0), P - 1)
+            elif j < 0:
+                j += P
+            if not 0 <= j < P:
+                raise ValueError(f'level {i}: pred_layer {lv["pred_layer"]} '
+                                 f'is not a block of the {P}-block predictor')
+            lv['block'], lv['pred_block'] = k, j
+
+    def encoder_blocks(self, encoder_layers: int) -> List[int]:
+        """The target encoder's blocks the targets need, ascending: the
+        last ``target_layers`` and every depth level's."""
+        blocks = set(
+            range(encoder_layers - self.target_layers, encoder_layers))
+        blocks.update(self.levels[i]['block'] for i in self.depth_levels)
+        return sorted(blocks)
+
+    @property
+    def predictor_blocks(self) -> List[int]:
+        """The predictor blocks whose hidden states the depth levels
+        read, ascending (empty without depth levels)."""
+        return sorted(
+            {self.levels[i]['pred_block']
+             for i in self.depth_levels})
 
     def _pool_matrix(self, grid_size, region_grid, device) -> torch.Tensor:
         key = (tuple(grid_size), tuple(region_grid), str(device))
@@ -296,7 +364,9 @@ class HierarchicalLatentHead(BaseModule):
         grid_size: Tuple[int, int],
         context: Optional[torch.Tensor] = None,
         generator: Optional[torch.Generator] = None,
-        context_mask: Optional[torch.Tensor] = None
+        context_mask: Optional[torch.Tensor] = None,
+        hidden: Optional[Dict[int, torch.Tensor]] = None,
+        block_tokens: Optional[Dict[int, torch.Tensor]] = None
     ) -> Dict[str, torch.Tensor]:
         """Weighted loss of every level (and the regulariser).
 
@@ -314,6 +384,11 @@ class HierarchicalLatentHead(BaseModule):
             generator: Random generator of the regulariser.
             context_mask: [B, N_ctx], True for real context tokens (the
                 regulariser pools only those); None: all real.
+            hidden: Depth levels only: the predictor's hidden states of the
+                target-block tokens after each of :attr:`predictor_blocks`
+                [B * M, N_tgt, D_pred].
+            block_tokens: Depth levels only: the target encoder's output
+                of each of :meth:`encoder_blocks` [B, N, D].
 
         Returns:
             ``loss_level{l}`` per level (weighted), ``loss_reg`` with a
@@ -322,6 +397,11 @@ class HierarchicalLatentHead(BaseModule):
         """
         losses: Dict[str, torch.Tensor] = {}
         B, M, n_tgt = target_idx.shape
+        if self.depth_levels and block_pred is not None and (
+                hidden is None or block_tokens is None):
+            raise ValueError('depth levels need the predictor\'s hidden '
+                             'states (hidden) and the target encoder\'s '
+                             'blocks (block_tokens)')
         if block_pred is not None:
             flat_idx = target_idx.flatten(0, 1)  # [B*M, N_tgt]
             block_target = gather_tokens(target_tokens, target_idx.flatten(1))
@@ -337,6 +417,13 @@ class HierarchicalLatentHead(BaseModule):
                         tgt, _ = self._window(block_target, flat_idx,
                                               grid_size, lv['side'])
                         tgt = self._norm(tgt, lv)
+                elif lv['kind'] == 'depth':
+                    pred, valid = hidden[lv['pred_block']], None
+                    with torch.no_grad():
+                        tokens = self._norm(block_tokens[lv['block']].float(),
+                                            lv)
+                        tgt = gather_tokens(tokens, target_idx.flatten(1))
+                        tgt = tgt.view(B * M, n_tgt, -1)
                 else:
                     pool = self._pool_matrix(grid_size, lv['grid'],
                                              target_tokens.device)
@@ -390,6 +477,8 @@ class HierarchicalLatentHead(BaseModule):
                 names.append('region{}x{}'.format(*lv['grid']))
             elif lv['kind'] == 'window':
                 names.append(f'window{lv["side"]}')
+            elif lv['kind'] == 'depth':
+                names.append(f'depth{lv["layer"]}')
             else:
                 names.append('patch')
         return names

@@ -1,5 +1,5 @@
 """The narrow ViT that predicts target representations from the context."""
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -171,8 +171,9 @@ class HJEPAPredictor(BaseModule):
         grid_size: Optional[Tuple[int, int]] = None,
         queries: Optional[torch.Tensor] = None,
         query_groups: Tuple[int, ...] = (),
-        context_mask: Optional[torch.Tensor] = None
-    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        context_mask: Optional[torch.Tensor] = None,
+        hidden_layers: Sequence[int] = ()
+    ) -> Tuple[torch.Tensor, ...]:
         """Predict the target tokens (and the query tokens, if any).
 
         Args:
@@ -188,14 +189,25 @@ class HJEPAPredictor(BaseModule):
                 attention mask); one group of R when empty.
             context_mask: [B, N_ctx], True for real context tokens; no
                 token attends to the others (padding). None: all real.
+            hidden_layers: Blocks (0-based) after which the target tokens'
+                hidden states are returned too (for depth levels).
 
         Returns:
             Predictions [B * M, N_tgt, D_in], sample-major (the M blocks of
             sample 0 first), and the queries' predictions [B, R, D_in] (None
-            without queries).
+            without queries); with ``hidden_layers``, a third item: a dict
+            from each of those blocks to the target tokens' hidden states
+            after it [B * M, N_tgt, D_pred], before the final norm and
+            projection.
         """
         B, M, n_tgt = target_idx.shape
         n_ctx = context.shape[1]
+        hidden_layers = sorted(set(int(i) for i in hidden_layers))
+        if hidden_layers and not 0 <= hidden_layers[0] <= hidden_layers[
+                -1] < len(self.blocks):
+            raise ValueError(f'hidden_layers {hidden_layers} must be blocks '
+                             f'of the predictor, 0..{len(self.blocks) - 1}')
+        hidden = {}
         if context_mask is not None and (context_mask.shape
                                          != context.shape[:2]
                                          or context_mask.dtype != torch.bool):
@@ -224,11 +236,15 @@ class HJEPAPredictor(BaseModule):
             if context_mask is not None:
                 mask = mask & _key_mask(context_mask,
                                         x.shape[1] - n_ctx)  # [B, 1, L, L]
-            for block in self.blocks:
+            for i, block in enumerate(self.blocks):
                 x = run_block(block, x, mask, self.with_cp)
+                if i in hidden_layers:
+                    hidden[i] = x[:, n_ctx:n_ctx + M * n_tgt].reshape(
+                        B * M, n_tgt, x.shape[-1])
             x = self.proj(self.norm(x[:, n_ctx:]))  # [B, M*N_tgt + R, D_in]
             pred = x[:, :M * n_tgt].reshape(B * M, n_tgt, x.shape[-1])
-            return pred, (x[:, M * n_tgt:] if n_query else None)
+            out = (pred, x[:, M * n_tgt:] if n_query else None)
+            return out + (hidden, ) if hidden_layers else out
 
         x = x.repeat_interleave(M, dim=0)  # [B*M, N_ctx, D_pred]
         parts = [x, tgt.view(B * M, n_tgt, -1)]
@@ -239,11 +255,14 @@ class HJEPAPredictor(BaseModule):
         if context_mask is not None:  # [B*M, 1, 1, L]
             mask = _key_mask(
                 context_mask.repeat_interleave(M, dim=0), x.shape[1] - n_ctx)
-        for block in self.blocks:
+        for i, block in enumerate(self.blocks):
             x = run_block(block, x, mask, self.with_cp)
+            if i in hidden_layers:
+                hidden[i] = x[:, n_ctx:n_ctx + n_tgt]
         x = self.proj(self.norm(x[:, n_ctx:]))  # [B*M, N_tgt + R, D_in]
         pred = x[:, :n_tgt]
-        if not n_query:
-            return pred, None
-        query_pred = x[:, n_tgt:].unflatten(0, (B, M)).mean(1)  # [B, R, D]
-        return pred, query_pred
+        query_pred = None
+        if n_query:  # [B, R, D]
+            query_pred = x[:, n_tgt:].unflatten(0, (B, M)).mean(1)
+        out = (pred, query_pred)
+        return out + (hidden, ) if hidden_layers else out
