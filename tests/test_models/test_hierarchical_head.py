@@ -198,3 +198,13 @@ def test_depth_level_needs_hidden_states():
     tgt_idx = torch.arange(4).view(1, 1, 4).expand(2, 1, 4)
     with pytest.raises(ValueError, match='hidden states'):
         h.loss(tokens[:, :4], None, tokens, tgt_idx, (8, 8))
+
+
+def test_depth_level_unresolved_is_named():
+    """A head used on its own must be told the depths before it can say
+    which blocks it reads; it says so instead of failing on a missing key."""
+    h = head([PATCH, dict(kind='depth', layer=0)], (1.0, 0.5))
+    with pytest.raises(RuntimeError, match=r'level 1 .*set_depths'):
+        h.encoder_blocks(6)
+    with pytest.raises(RuntimeError, match=r'level 1 .*set_depths'):
+        h.predictor_blocks

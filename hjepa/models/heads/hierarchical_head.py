@@ -266,16 +266,24 @@ class HierarchicalLatentHead(BaseModule):
         last ``target_layers`` and every depth level's."""
         blocks = set(
             range(encoder_layers - self.target_layers, encoder_layers))
-        blocks.update(self.levels[i]['block'] for i in self.depth_levels)
+        blocks.update(self._resolved(i)[0] for i in self.depth_levels)
         return sorted(blocks)
+
+    def _resolved(self, i: int) -> Tuple[int, int]:
+        """Depth level ``i``'s (encoder block, predictor block)."""
+        lv = self.levels[i]
+        if 'block' not in lv:
+            raise RuntimeError(
+                f'level {i} ({lv}) is a depth level whose blocks are not '
+                'resolved yet: call head.set_depths(encoder_layers, '
+                'predictor_layers) first (HJEPA does it when it builds)')
+        return lv['block'], lv['pred_block']
 
     @property
     def predictor_blocks(self) -> List[int]:
         """The predictor blocks whose hidden states the depth levels
         read, ascending (empty without depth levels)."""
-        return sorted(
-            {self.levels[i]['pred_block']
-             for i in self.depth_levels})
+        return sorted({self._resolved(i)[1] for i in self.depth_levels})
 
     def _pool_matrix(self, grid_size, region_grid, device) -> torch.Tensor:
         key = (tuple(grid_size), tuple(region_grid), str(device))
@@ -418,10 +426,10 @@ class HierarchicalLatentHead(BaseModule):
                                               grid_size, lv['side'])
                         tgt = self._norm(tgt, lv)
                 elif lv['kind'] == 'depth':
-                    pred, valid = hidden[lv['pred_block']], None
+                    block, pred_block = self._resolved(i)
+                    pred, valid = hidden[pred_block], None
                     with torch.no_grad():
-                        tokens = self._norm(block_tokens[lv['block']].float(),
-                                            lv)
+                        tokens = self._norm(block_tokens[block].float(), lv)
                         tgt = gather_tokens(tokens, target_idx.flatten(1))
                         tgt = tgt.view(B * M, n_tgt, -1)
                 else:
