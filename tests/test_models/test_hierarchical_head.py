@@ -76,6 +76,38 @@ def test_centred_region_targets_drop_what_the_image_shares():
     assert float(losses['loss_level1']) > 0.1
 
 
+def test_min_hidden_scores_only_the_hidden_regions():
+    """min_hidden=0.5 on 2x2 regions: with a target block covering the
+    top-left quadrant's 16 patches (and one patch of the top-right one),
+    only the top-left quadrant counts; the level's loss is that quadrant's
+    distance alone, whatever is predicted for the others."""
+    h = head(
+        [PATCH, dict(kind='region', grid=2, norm=False, min_hidden=0.5)],
+        (1.0, 1.0),
+        target_norm=False,
+        loss=dict(type='MSELatentLoss'))
+    tokens = torch.randn(1, 64, 8)
+    quadrant = [r * 8 + c for r in range(4) for c in range(4)]
+    tgt_idx = torch.tensor([quadrant + [4]]).view(1, 1, 17)
+    target = region_pool_matrix((8, 8), (2, 2)) @ tokens[0]  # [4, 8]
+    pred = target.clone()
+    pred[0] += 1.0  # top-left: off by 1 in every feature
+    pred[1:] += 100.0  # the visible quadrants: far off, but not scored
+    losses = h.loss(tokens[:, :17], pred[None], tokens, tgt_idx, (8, 8))
+    assert float(losses['loss_level1']) == pytest.approx(1.0, rel=1e-5)
+    # every region scored without min_hidden
+    plain = head([PATCH, dict(kind='region', grid=2, norm=False)], (1.0, 1.0),
+                 target_norm=False,
+                 loss=dict(type='MSELatentLoss'))
+    losses = plain.loss(tokens[:, :17], pred[None], tokens, tgt_idx, (8, 8))
+    assert float(losses['loss_level1']) == pytest.approx(
+        (1.0 + 3 * 100.0**2) / 4, rel=1e-5)
+    # a batch in which no region is hidden enough adds 0
+    few = torch.tensor([[[0, 1]]])
+    losses = h.loss(tokens[:, :2], pred[None], tokens, few, (8, 8))
+    assert float(losses['loss_level1']) == 0
+
+
 def test_query_tokens_sit_at_their_regions():
     h = head([PATCH, dict(kind='region', grid=2)], (1.0, 1.0))
     queries, _ = h.queries((8, 8), 'cpu')
@@ -138,6 +170,10 @@ def test_multi_layer_targets_average_normalised_layers():
     ([PATCH, dict(kind='region', grid=1, center=True)],
      (1.0, 1.0), 'zero target'),
     ([PATCH], (0.0, ), 'nothing would be learnt'),
+    ([PATCH, dict(kind='region', grid=2, min_hidden=1.5)],
+     (1.0, 1.0), 'min_hidden 1.5 must be a fraction'),
+    ([PATCH, dict(kind='region', grid=2, min_hidden=True)],
+     (1.0, 1.0), 'min_hidden True must be a fraction'),
     ([PATCH], (1.0, 1.0), 'one weight per level'),
 ])
 def test_bad_levels_are_refused(levels, weights, match):

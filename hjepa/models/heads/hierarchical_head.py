@@ -69,7 +69,11 @@ class HierarchicalLatentHead(BaseModule):
     token before pooling, so the level predicts how each region differs
     from the whole image, and what every token of an image shares (its
     colour, its brightness) cancels out of the target. A centred whole
-    image (``grid=1``) would be zero and is refused.
+    image (``grid=1``) would be zero and is refused. ``min_hidden``
+    (default 0: every region) scores only the regions of which at least
+    this fraction of patches lies in the target blocks, so the level asks
+    for the gist of what the context does not show rather than also
+    summarising what it does; a batch with no such region adds 0.
 
     Args:
         in_dims: Width of encoder tokens (targets and predictions).
@@ -173,7 +177,7 @@ class HierarchicalLatentHead(BaseModule):
             raise ValueError(f'level {i} {lv}: kind must be one of '
                              f'{LEVEL_KINDS}')
         allowed = {'kind', 'norm'} | {
-            'region': {'grid', 'center', 'proj'},
+            'region': {'grid', 'center', 'proj', 'min_hidden'},
             'window': {'side', 'proj'},
             'patch': {'proj'},
             'depth': {'layer', 'pred_layer'}  # always its own norm and head
@@ -190,6 +194,12 @@ class HierarchicalLatentHead(BaseModule):
             if lv.get('center', False) and lv['grid'] == (1, 1):
                 raise ValueError(f'level {i}: a centred whole-image region '
                                  '(grid 1, center=True) has a zero target')
+            min_hidden = lv.get('min_hidden', 0.0)
+            if isinstance(min_hidden, bool) or not isinstance(
+                    min_hidden, (int, float)) or not 0 <= min_hidden <= 1:
+                raise ValueError(f'level {i}: min_hidden {min_hidden!r} must '
+                                 'be a fraction in [0, 1]')
+            lv['min_hidden'] = float(min_hidden)
         if kind == 'window':
             side = int(lv.get('side', 2))
             if side < 2 or side & (side - 1):
@@ -446,6 +456,9 @@ class HierarchicalLatentHead(BaseModule):
                             torch.einsum('rn,bnd->brd', pool, tokens),
                             lv)  # [B, R_l, D]
                     valid = None
+                    if lv['min_hidden'] > 0:
+                        valid = self._hidden_regions(pool, target_idx,
+                                                     lv['min_hidden'])
                 pred = self.projs[i](pred.float())
                 losses[f'loss_level{i}'] = self.loss_module(pred, tgt, valid)
             self._weigh(losses)
@@ -460,6 +473,17 @@ class HierarchicalLatentHead(BaseModule):
             losses['loss_reg'] = self.reg_weight * self.regularizer(
                 pooled, generator)
         return losses
+
+    @staticmethod
+    def _hidden_regions(pool: torch.Tensor, target_idx: torch.Tensor,
+                        min_hidden: float) -> torch.Tensor:
+        """[B, R]: True where at least ``min_hidden`` of a region's
+        patches lie in the sample's target blocks."""
+        B = target_idx.shape[0]
+        hidden = pool.new_zeros(B, pool.shape[1])
+        hidden.scatter_(1, target_idx.flatten(1), 1.0)
+        frac = hidden @ pool.T  # pool rows average their region
+        return frac >= min_hidden - 1e-6
 
     @staticmethod
     def _window(tokens, idx, grid_size, side):
