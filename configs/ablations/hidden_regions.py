@@ -4,6 +4,8 @@
 # coarse level asks for the gist of hidden areas instead of also summarising
 # areas the context sees. Same queries, same cost as the default; against
 # one-level I-JEPA at an equal wall-clock budget.
+# Measured (AMD EPYC Zen 2, fp32, side by side, one thread each, seed 0,
+# commit 9320da9): I-JEPA 34.65 (841 iterations) against 28.36 (752).
 #   python tools/analysis_tools/ablation.py \
 #       configs/ablations/hidden_regions.py --parallel 2
 budget_minutes = 30
