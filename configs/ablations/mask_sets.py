@@ -8,7 +8,9 @@
 # same time, from half as many distinct images per step (0.90x in the
 # runner's one-thread timing). On that Zen 2 machine, seed 0 (commit
 # 8205f70): 31.01 against 30.86 k-NN, a tie near a random encoder's score at
-# ~650 iterations (README, "On a slower machine").
+# ~650 iterations; seed 1 (commit 69a233e): 29.93 against 33.66 (668 / 800
+# iterations), 30.47 against 32.26 on the mean (README, "On a slower
+# machine").
 #   python tools/analysis_tools/ablation.py configs/ablations/mask_sets.py \
 #       --parallel 2
 budget_minutes = 30
