@@ -425,6 +425,7 @@ class HierarchicalLatentHead(BaseModule):
             block_target = gather_tokens(target_tokens, target_idx.flatten(1))
             block_target = block_target.view(B * M, n_tgt, -1)
             query_start = 0
+            in_targets = None  # [B, N], 1 on target-block patches
             for i, lv in enumerate(self.levels):
                 if lv['kind'] == 'patch':
                     pred, tgt, valid = block_pred, block_target, None
@@ -457,8 +458,12 @@ class HierarchicalLatentHead(BaseModule):
                             lv)  # [B, R_l, D]
                     valid = None
                     if lv['min_hidden'] > 0:
-                        valid = self._hidden_regions(pool, target_idx,
-                                                     lv['min_hidden'])
+                        if in_targets is None:  # once for all region levels
+                            in_targets = pool.new_zeros(
+                                target_tokens.shape[:2]).scatter_(
+                                    1, target_idx.flatten(1), 1.0)
+                        # pool rows average their region: the hidden share
+                        valid = in_targets @ pool.T >= lv['min_hidden'] - 1e-6
                 pred = self.projs[i](pred.float())
                 losses[f'loss_level{i}'] = self.loss_module(pred, tgt, valid)
             self._weigh(losses)
@@ -473,17 +478,6 @@ class HierarchicalLatentHead(BaseModule):
             losses['loss_reg'] = self.reg_weight * self.regularizer(
                 pooled, generator)
         return losses
-
-    @staticmethod
-    def _hidden_regions(pool: torch.Tensor, target_idx: torch.Tensor,
-                        min_hidden: float) -> torch.Tensor:
-        """[B, R]: True where at least ``min_hidden`` of a region's
-        patches lie in the sample's target blocks."""
-        B = target_idx.shape[0]
-        hidden = pool.new_zeros(B, pool.shape[1])
-        hidden.scatter_(1, target_idx.flatten(1), 1.0)
-        frac = hidden @ pool.T  # pool rows average their region
-        return frac >= min_hidden - 1e-6
 
     @staticmethod
     def _window(tokens, idx, grid_size, side):
