@@ -175,10 +175,57 @@ def test_multi_layer_targets_average_normalised_layers():
     ([PATCH, dict(kind='region', grid=2, min_hidden=True)],
      (1.0, 1.0), 'min_hidden True must be a fraction'),
     ([PATCH], (1.0, 1.0), 'one weight per level'),
+    ([PATCH, dict(kind='image', hidden=0)],
+     (1.0, 1.0), 'hidden 0 must be a positive int'),
+    ([PATCH, dict(kind='image', grid=2)], (1.0, 1.0), 'unknown keys'),
 ])
 def test_bad_levels_are_refused(levels, weights, match):
     with pytest.raises(ValueError, match=match):
         HierarchicalLatentHead(8, 4, levels, weights)
+
+
+def test_image_level_reads_the_pooled_real_context_tokens():
+    """An image level scores its MLP on the mean of the real (unpadded)
+    context tokens against the normalised mean of every target token; a
+    padded token's value changes nothing, and the gradient reaches the
+    context tokens."""
+    h = head([PATCH, dict(kind='image', hidden=16)], (1.0, 0.5),
+             loss=dict(type='MSELatentLoss'))
+    mlp = h.projs[1]
+    tokens = torch.randn(2, 64, 8)
+    tgt_idx = torch.arange(4).view(1, 1, 4).expand(2, 1, 4)
+    context = torch.randn(2, 5, 8, requires_grad=True)
+    mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    block_pred = h.targets([tokens])[:, :4]  # level 0 scores 0
+    losses = h.loss(
+        block_pred,
+        None,
+        h.targets([tokens]),
+        tgt_idx, (8, 8),
+        context,
+        context_mask=mask)
+    pooled = torch.stack([context[0].mean(0), context[1, :3].mean(0)])
+    ln = lambda x: F.layer_norm(x, (8, ))  # noqa: E731
+    target = ln(ln(tokens).mean(1))  # target tokens are normalised first
+    expected = 0.5 * ((mlp(pooled) - target)**2).mean()
+    torch.testing.assert_close(losses['loss_level1'], expected)
+    assert float(losses['loss_level0']) == pytest.approx(0, abs=1e-9)
+    losses['loss_level1'].backward()
+    assert context.grad[0].abs().sum() > 0
+    assert context.grad[1, 3:].abs().sum() == 0  # padding
+    moved = context.detach().clone()
+    moved[1, 3:] += 100  # padded tokens: the loss does not move
+    again = h.loss(
+        block_pred,
+        None,
+        h.targets([tokens]),
+        tgt_idx, (8, 8),
+        moved,
+        context_mask=mask)
+    torch.testing.assert_close(again['loss_level1'], expected)
+    assert h.level_names() == ['patch', 'image']
+    with pytest.raises(ValueError, match='image levels need the context'):
+        h.loss(block_pred, None, h.targets([tokens]), tgt_idx, (8, 8))
 
 
 def test_crop_predictions_of_the_whole_image_target_score_zero():

@@ -11,7 +11,7 @@ from ..utils.layers import gather_tokens, init_vit_weights
 from ..utils.pooling import region_pool_matrix, window_pool
 from ..utils.pos_embed import sincos_2d
 
-LEVEL_KINDS = ('patch', 'region', 'window', 'depth')
+LEVEL_KINDS = ('patch', 'region', 'window', 'depth', 'image')
 
 
 def _pair(value: Union[int, Sequence[int]]) -> Tuple[int, int]:
@@ -61,6 +61,16 @@ class HierarchicalLatentHead(BaseModule):
       ``P``-block predictor. A shallower block is a lower-level target
       (closer to the pixels) asked of a shallower part of the predictor;
       the levels cost no extra tokens, only a head each.
+    * ``dict(kind='image', hidden=h)``: the whole image, asked of the
+      context encoder itself rather than of the predictor: the average of
+      the context encoder's tokens (the padded ones left out) goes through
+      the level's own MLP (layer norm, ``in_dims -> h -> in_dims`` with a
+      GELU; ``h`` defaults to ``2 * in_dims``) and predicts the mean of the
+      target encoder's tokens over every patch, normalised again. The
+      context sees part of the image (colour-jittered where the algorithm
+      jitters it), so the pooled embedding, which is what k-NN and linear
+      probes read, must carry the gist of the whole image. No extra
+      tokens; one small MLP on ``[B, D]``.
 
     Options of a level: ``norm`` (normalise the pooled target again,
     default True), ``proj`` (a linear head on the prediction; default True
@@ -155,6 +165,14 @@ class HierarchicalLatentHead(BaseModule):
                         nn.LayerNorm(pred_dims, eps=1e-6),
                         nn.Linear(pred_dims, in_dims)))
                 continue
+            if lv['kind'] == 'image':  # from the pooled context tokens
+                hidden = lv.get('hidden') or 2 * in_dims
+                projs.append(
+                    nn.Sequential(
+                        nn.LayerNorm(in_dims, eps=1e-6),
+                        nn.Linear(in_dims, hidden), nn.GELU(),
+                        nn.Linear(hidden, in_dims)))
+                continue
             use = lv.get('proj', lv['kind'] == 'window')
             projs.append(nn.Linear(in_dims, in_dims) if use else nn.Identity())
         self.projs = nn.ModuleList(projs)
@@ -163,6 +181,9 @@ class HierarchicalLatentHead(BaseModule):
         ]
         self.region_levels = [
             i for i, lv in enumerate(self.levels) if lv['kind'] == 'region'
+        ]
+        self.image_levels = [
+            i for i, lv in enumerate(self.levels) if lv['kind'] == 'image'
         ]
         self.level_embed = nn.Parameter(
             torch.zeros(len(self.region_levels),
@@ -180,7 +201,8 @@ class HierarchicalLatentHead(BaseModule):
             'region': {'grid', 'center', 'proj', 'min_hidden'},
             'window': {'side', 'proj'},
             'patch': {'proj'},
-            'depth': {'layer', 'pred_layer'}  # always its own norm and head
+            'depth': {'layer', 'pred_layer'},  # always its own norm and head
+            'image': {'hidden'}
         }[kind]
         unknown = set(lv) - allowed
         if unknown:
@@ -206,6 +228,13 @@ class HierarchicalLatentHead(BaseModule):
                 raise ValueError(f'level {i}: window side {side} must be a '
                                  'power of 2, >= 2 (1 is the patch level)')
             lv['side'] = side
+        if kind == 'image':
+            hidden = lv.get('hidden')
+            if hidden is not None and (isinstance(hidden, bool)
+                                       or not isinstance(hidden, int)
+                                       or hidden < 1):
+                raise ValueError(f'level {i}: hidden {hidden!r} must be a '
+                                 'positive int (the MLP\'s width)')
         if kind == 'depth':
             for key in ('layer', 'pred_layer'):
                 value = lv.get(key)
@@ -230,7 +259,7 @@ class HierarchicalLatentHead(BaseModule):
         if self.level_embed is not None:
             nn.init.trunc_normal_(self.level_embed, std=self.query_init_std)
         for proj in self.projs:
-            if isinstance(proj, nn.Sequential):  # a depth level's head
+            if isinstance(proj, nn.Sequential):  # depth / image level heads
                 proj.apply(init_vit_weights)
             elif isinstance(proj, nn.Linear):
                 # start as the identity: a coarse level begins by reading the
@@ -397,8 +426,8 @@ class HierarchicalLatentHead(BaseModule):
                 :meth:`targets`).
             target_idx: Patch indices of the target blocks [B, M, N_tgt].
             grid_size: ``(H, W)`` of the patch grid.
-            context: Context-encoder tokens [B, N_ctx, D] for the
-                regulariser.
+            context: Context-encoder tokens [B, N_ctx, D] for image levels
+                and the regulariser.
             generator: Random generator of the regulariser.
             context_mask: [B, N_ctx], True for real context tokens (the
                 regulariser pools only those); None: all real.
@@ -420,6 +449,8 @@ class HierarchicalLatentHead(BaseModule):
             raise ValueError('depth levels need the predictor\'s hidden '
                              'states (hidden) and the target encoder\'s '
                              'blocks (block_tokens)')
+        if block_pred is not None and self.image_levels and context is None:
+            raise ValueError('image levels need the context tokens')
         if block_pred is not None:
             flat_idx = target_idx.flatten(0, 1)  # [B*M, N_tgt]
             block_target = gather_tokens(target_tokens, target_idx.flatten(1))
@@ -436,6 +467,13 @@ class HierarchicalLatentHead(BaseModule):
                         tgt, _ = self._window(block_target, flat_idx,
                                               grid_size, lv['side'])
                         tgt = self._norm(tgt, lv)
+                elif lv['kind'] == 'image':
+                    pred = self._pool_context(context, context_mask)
+                    pred, valid = pred.unsqueeze(1), None  # [B, 1, D]
+                    with torch.no_grad():
+                        tgt = self._norm(
+                            target_tokens.mean(1, keepdim=True),
+                            lv)  # [B, 1, D]
                 elif lv['kind'] == 'depth':
                     block, pred_block = self._resolved(i)
                     pred, valid = hidden[pred_block], None
@@ -470,14 +508,18 @@ class HierarchicalLatentHead(BaseModule):
         if self.regularizer is not None and self.reg_weight > 0:
             if context is None:
                 raise ValueError('the regulariser needs the context tokens')
-            if context_mask is None:
-                pooled = context.float().mean(1)  # [B, D]
-            else:
-                m = context_mask.unsqueeze(-1)
-                pooled = context.float().masked_fill(~m, 0).sum(1) / m.sum(1)
             losses['loss_reg'] = self.reg_weight * self.regularizer(
-                pooled, generator)
+                self._pool_context(context, context_mask), generator)
         return losses
+
+    @staticmethod
+    def _pool_context(context: torch.Tensor,
+                      context_mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """Average of the real context tokens [B, D] (fp32)."""
+        if context_mask is None:
+            return context.float().mean(1)
+        m = context_mask.unsqueeze(-1)
+        return context.float().masked_fill(~m, 0).sum(1) / m.sum(1)
 
     @staticmethod
     def _window(tokens, idx, grid_size, side):
@@ -505,6 +547,8 @@ class HierarchicalLatentHead(BaseModule):
                 names.append(f'window{lv["side"]}')
             elif lv['kind'] == 'depth':
                 names.append(f'depth{lv["layer"]}')
+            elif lv['kind'] == 'image':
+                names.append('image')
             else:
                 names.append('patch')
         return names

@@ -1,0 +1,42 @@
+# An image level: the context encoder's average-pooled tokens (what k-NN and
+# linear probes read) predict, through the level's own MLP, the normalised
+# mean of the target encoder's tokens over the whole image (region levels ask
+# the predictor's query tokens instead, and the pooled embedding is never
+# asked anything). Two hierarchies with it, at an equal wall-clock budget:
+# the patch level and the image level alone, and the CPU default's levels
+# (patch, centred 2x2 and 4x4 regions) plus the image level; and one-level
+# I-JEPA.
+#   python tools/analysis_tools/ablation.py configs/ablations/image_level.py \
+#       --parallel 2
+budget_minutes = 30
+seeds = (0, 1)
+_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+arms = [
+    dict(
+        name='I-JEPA (patch level only)',
+        config=_cfg,
+        cfg_options={
+            'model.head.levels': [dict(kind='patch')],
+            'model.head.level_weights': (1.0, )
+        }),
+    dict(
+        name='patch + image level',
+        config=_cfg,
+        cfg_options={
+            'model.head.levels': [dict(kind='patch'),
+                                  dict(kind='image')],
+            'model.head.level_weights': (1.0, 0.5)
+        }),
+    dict(
+        name="the CPU default's levels + image level",
+        config=_cfg,
+        cfg_options={
+            'model.head.levels': [
+                dict(kind='patch'),
+                dict(kind='region', grid=2, center=True),
+                dict(kind='region', grid=4, center=True),
+                dict(kind='image')
+            ],
+            'model.head.level_weights': (1.0, 0.5, 0.5, 0.5)
+        }),
+]
