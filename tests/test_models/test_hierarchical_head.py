@@ -196,14 +196,19 @@ def test_image_level_reads_the_pooled_real_context_tokens():
     tgt_idx = torch.arange(4).view(1, 1, 4).expand(2, 1, 4)
     context = torch.randn(2, 5, 8, requires_grad=True)
     mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
-    block_pred = h.targets([tokens])[:, :4]  # level 0 scores 0
-    losses = h.loss(
-        block_pred,
-        None,
-        h.targets([tokens]),
-        tgt_idx, (8, 8),
-        context,
-        context_mask=mask)
+    target_tokens = h.targets([tokens])
+    block_pred = target_tokens[:, :4]  # level 0 scores 0
+
+    def score(ctx):
+        return h.loss(
+            block_pred,
+            None,
+            target_tokens,
+            tgt_idx, (8, 8),
+            ctx,
+            context_mask=mask)
+
+    losses = score(context)
     pooled = torch.stack([context[0].mean(0), context[1, :3].mean(0)])
     ln = lambda x: F.layer_norm(x, (8, ))  # noqa: E731
     target = ln(ln(tokens).mean(1))  # target tokens are normalised first
@@ -215,17 +220,10 @@ def test_image_level_reads_the_pooled_real_context_tokens():
     assert context.grad[1, 3:].abs().sum() == 0  # padding
     moved = context.detach().clone()
     moved[1, 3:] += 100  # padded tokens: the loss does not move
-    again = h.loss(
-        block_pred,
-        None,
-        h.targets([tokens]),
-        tgt_idx, (8, 8),
-        moved,
-        context_mask=mask)
-    torch.testing.assert_close(again['loss_level1'], expected)
+    torch.testing.assert_close(score(moved)['loss_level1'], expected)
     assert h.level_names() == ['patch', 'image']
     with pytest.raises(ValueError, match='image levels need the context'):
-        h.loss(block_pred, None, h.targets([tokens]), tgt_idx, (8, 8))
+        h.loss(block_pred, None, target_tokens, tgt_idx, (8, 8))
 
 
 def test_crop_predictions_of_the_whole_image_target_score_zero():

@@ -451,6 +451,12 @@ class HierarchicalLatentHead(BaseModule):
                              'blocks (block_tokens)')
         if block_pred is not None and self.image_levels and context is None:
             raise ValueError('image levels need the context tokens')
+        # the average of the real context tokens [B, D], once for the image
+        # levels and the regulariser (neither: not computed)
+        use_reg = self.regularizer is not None and self.reg_weight > 0
+        pooled = None
+        if context is not None and (self.image_levels or use_reg):
+            pooled = self._pool_context(context, context_mask)
         if block_pred is not None:
             flat_idx = target_idx.flatten(0, 1)  # [B*M, N_tgt]
             block_target = gather_tokens(target_tokens, target_idx.flatten(1))
@@ -468,8 +474,7 @@ class HierarchicalLatentHead(BaseModule):
                                               grid_size, lv['side'])
                         tgt = self._norm(tgt, lv)
                 elif lv['kind'] == 'image':
-                    pred = self._pool_context(context, context_mask)
-                    pred, valid = pred.unsqueeze(1), None  # [B, 1, D]
+                    pred, valid = pooled.unsqueeze(1), None  # [B, 1, D]
                     with torch.no_grad():
                         tgt = self._norm(
                             target_tokens.mean(1, keepdim=True),
@@ -505,11 +510,11 @@ class HierarchicalLatentHead(BaseModule):
                 pred = self.projs[i](pred.float())
                 losses[f'loss_level{i}'] = self.loss_module(pred, tgt, valid)
             self._weigh(losses)
-        if self.regularizer is not None and self.reg_weight > 0:
+        if use_reg:
             if context is None:
                 raise ValueError('the regulariser needs the context tokens')
             losses['loss_reg'] = self.reg_weight * self.regularizer(
-                self._pool_context(context, context_mask), generator)
+                pooled, generator)
         return losses
 
     @staticmethod
