@@ -39,7 +39,7 @@ CPU_FEATURES = ('amx_tile', 'amx_bf16', 'amx_int8', 'avx512_bf16',
                 'avx512_vnni', 'avx512f', 'avx2', 'fma')
 
 
-def machine() -> dict:
+def machine(cpuinfo: str = '/proc/cpuinfo') -> dict:
     """The CPU (model, features, cores) and GPU this runs on."""
     import torch
     info = dict(
@@ -49,15 +49,23 @@ def machine() -> dict:
         torch=torch.__version__,
         features=[])
     try:
-        with open('/proc/cpuinfo') as f:
+        with open(cpuinfo) as f:
             text = f.read()
+        fields = {}
         for line in text.splitlines():
-            if line.startswith('model name'):
-                info['cpu'] = line.split(':', 1)[1].strip()
-            if line.startswith('flags'):
-                flags = set(line.split(':', 1)[1].split())
+            key, _, value = line.partition(':')
+            fields.setdefault(key.strip(), value.strip())
+            if key.startswith('flags'):
+                flags = set(value.split())
                 info['features'] = [f for f in CPU_FEATURES if f in flags]
                 break
+        if 'model name' in fields:
+            info['cpu'] = fields['model name']
+        # virtual machines often report a bare 'AMD EPYC': the family and
+        # model tell the generations apart (AMD 23/49 is Zen 2, 25/1 Zen 3)
+        if 'cpu family' in fields and 'model' in fields:
+            info['cpu'] += (f" (family {fields['cpu family']}, "
+                            f"model {fields['model']})")
     except OSError:
         pass
     if torch.cuda.is_available():
