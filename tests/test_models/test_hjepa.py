@@ -386,6 +386,40 @@ def test_regulariser_only_skips_the_predictor():
     assert not called
 
 
+@pytest.mark.parametrize(
+    'levels, weights, head',
+    [
+        # image levels read the pooled context, not the predictor
+        ([PATCH, dict(kind='image')], (0.0, 1.0), {}),
+        ([dict(kind='image')], (1.0, ), dict(learn_weights=True)),
+        # the regulariser alone, region levels (embeddings) unweighted
+        (QUERY_LEVELS, (0.0, 0.0, 0.0),
+         dict(regularizer=dict(type='SIGReg'), reg_weight=1.0)),
+    ])
+def test_without_prediction_every_trained_parameter_gets_a_gradient(
+        levels, weights, head):
+    """What DDP (find_unused_parameters=False) needs: a parameter left
+    trainable that no loss reads would stop a distributed run."""
+    model = build(levels, weights, head=head)
+    called = []
+    model.predictor.register_forward_hook(lambda *a: called.append(1))
+    losses = model(torch.randn(8, 3, 32, 32), mode='loss')
+    assert not called
+    scored = {k for k in losses if k.startswith('loss')}
+    image = [
+        f'loss_level{i}' for i, lv in enumerate(levels)
+        if lv['kind'] == 'image'
+    ]
+    assert scored == set(image) | ({'loss_reg'}
+                                   if head.get('regularizer') else set())
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    trained = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    assert not [n for n in trained if n.startswith('predictor.')]
+    missing = [n for n, p in trained.items() if p.grad is None]
+    assert not missing, missing
+    assert any(n.startswith('backbone.') for n in trained)
+
+
 def test_legacy_checkpoint_keys_migrate():
     """A state dict of the layout before the head owned the window levels'
     projections (``neck.heads.{l}``) loads, and the projections land in

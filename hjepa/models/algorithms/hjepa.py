@@ -139,6 +139,11 @@ class HJEPA(BaseModel):
                                                            'mean') else {}
             self.context_augment = _build(context_augment, **norm)
         self.multi_crop = self._check_multi_crop(multi_crop)
+        if not self.head.needs_prediction and self.multi_crop is None:
+            # nothing reads the predictor (regulariser or image levels
+            # only): no gradient would reach it, which DDP refuses
+            self.predictor.requires_grad_(False)
+            self.head.freeze_unread()
         whole = isinstance(mask_sets, int) and not isinstance(mask_sets, bool)
         if not whole or mask_sets < 1:
             raise ValueError(

@@ -251,8 +251,31 @@ class HierarchicalLatentHead(BaseModule):
 
     @property
     def needs_prediction(self) -> bool:
-        """False when every level weight is zero (regulariser only)."""
-        return bool(self.level_weights.sum() > 0)
+        """Whether a level with a positive weight reads the predictor.
+
+        False when every weight is zero (regulariser only) or only image
+        levels, which read the pooled context tokens, weigh anything.
+        """
+        return any(
+            float(w) > 0 and lv['kind'] != 'image'
+            for w, lv in zip(self.level_weights, self.levels))
+
+    def freeze_unread(self) -> None:
+        """Stop gradients to what no loss reads without the predictor.
+
+        Called by the algorithm when :attr:`needs_prediction` is False:
+        the projections of the levels that read the predictor, the region
+        level embeddings, and the learnt level weights when no level is
+        scored get no gradient, which DDP without
+        ``find_unused_parameters`` refuses.
+        """
+        for i, lv in enumerate(self.levels):
+            if lv['kind'] != 'image':
+                self.projs[i].requires_grad_(False)
+        if self.level_embed is not None:
+            self.level_embed.requires_grad_(False)
+        if self.log_vars is not None and not self.image_levels:
+            self.log_vars.requires_grad_(False)
 
     def init_weights(self) -> None:
         super().init_weights()
@@ -429,8 +452,9 @@ class HierarchicalLatentHead(BaseModule):
             context: Context-encoder tokens [B, N_ctx, D] for image levels
                 and the regulariser.
             generator: Random generator of the regulariser.
-            context_mask: [B, N_ctx], True for real context tokens (the
-                regulariser pools only those); None: all real.
+            context_mask: [B, N_ctx], True for real context tokens (image
+                levels and the regulariser pool only those); None: all
+                real.
             hidden: Depth levels only: the predictor's hidden states of the
                 target-block tokens after each of :attr:`predictor_blocks`
                 [B * M, N_tgt, D_pred].
@@ -438,7 +462,8 @@ class HierarchicalLatentHead(BaseModule):
                 of each of :meth:`encoder_blocks` [B, N, D].
 
         Returns:
-            ``loss_level{l}`` per level (weighted), ``loss_reg`` with a
+            ``loss_level{l}`` per level scored (weighted; without
+            predictions only image levels are), ``loss_reg`` with a
             regulariser, and ``weight_level{l}`` (the effective weights)
             when they are learnt.
         """
@@ -449,7 +474,7 @@ class HierarchicalLatentHead(BaseModule):
             raise ValueError('depth levels need the predictor\'s hidden '
                              'states (hidden) and the target encoder\'s '
                              'blocks (block_tokens)')
-        if block_pred is not None and self.image_levels and context is None:
+        if self.image_levels and context is None:
             raise ValueError('image levels need the context tokens')
         # the average of the real context tokens [B, D], once for the image
         # levels and the regulariser (neither: not computed)
@@ -457,13 +482,18 @@ class HierarchicalLatentHead(BaseModule):
         pooled = None
         if context is not None and (self.image_levels or use_reg):
             pooled = self._pool_context(context, context_mask)
+        # without predictions (no positively weighted level reads them)
+        # only the image levels are scored
         if block_pred is not None:
             flat_idx = target_idx.flatten(0, 1)  # [B*M, N_tgt]
             block_target = gather_tokens(target_tokens, target_idx.flatten(1))
             block_target = block_target.view(B * M, n_tgt, -1)
+        if block_pred is not None or self.image_levels:
             query_start = 0
             in_targets = None  # [B, N], 1 on target-block patches
             for i, lv in enumerate(self.levels):
+                if block_pred is None and lv['kind'] != 'image':
+                    continue
                 if lv['kind'] == 'patch':
                     pred, tgt, valid = block_pred, block_target, None
                 elif lv['kind'] == 'window':
@@ -534,6 +564,8 @@ class HierarchicalLatentHead(BaseModule):
         w = self.level_weights
         for i in range(self.num_levels):
             key = f'loss_level{i}'
+            if key not in losses:  # not scored: reads no prediction
+                continue
             if self.log_vars is None:
                 losses[key] = w[i] * losses[key]
                 continue
