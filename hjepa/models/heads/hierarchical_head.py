@@ -185,6 +185,11 @@ class HierarchicalLatentHead(BaseModule):
         self.image_levels = [
             i for i, lv in enumerate(self.levels) if lv['kind'] == 'image'
         ]
+        # whether a level with a positive weight reads the predictor: not
+        # with the regulariser alone (every weight zero) or when only image
+        # levels, which read the pooled context tokens, weigh anything
+        self.needs_prediction = any(w > 0 and lv['kind'] != 'image'
+                                    for w, lv in zip(weights, self.levels))
         self.level_embed = nn.Parameter(
             torch.zeros(len(self.region_levels),
                         pred_dims)) if self.region_levels else None
@@ -248,17 +253,6 @@ class HierarchicalLatentHead(BaseModule):
     @property
     def num_levels(self) -> int:
         return len(self.levels)
-
-    @property
-    def needs_prediction(self) -> bool:
-        """Whether a level with a positive weight reads the predictor.
-
-        False when every weight is zero (regulariser only) or only image
-        levels, which read the pooled context tokens, weigh anything.
-        """
-        return any(
-            float(w) > 0 and lv['kind'] != 'image'
-            for w, lv in zip(self.level_weights, self.levels))
 
     def freeze_unread(self) -> None:
         """Stop gradients to what no loss reads without the predictor.
