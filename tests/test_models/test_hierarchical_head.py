@@ -272,6 +272,27 @@ def test_depth_level_refuses_bad_specs(level, match):
         head([PATCH, level], (1.0, 0.5))
 
 
+def test_numpy_numbers_from_a_config_are_accepted_as_python_ones():
+    """A level spec built with numpy (a sweep over np.arange, say) is the
+    same level as one written with Python numbers: widths and block indices
+    are stored as ints, fractions as floats."""
+    np = pytest.importorskip('numpy')
+    h = head([
+        PATCH,
+        dict(kind='image', hidden=np.int64(16)),
+        dict(kind='depth', layer=np.int32(2), pred_layer=np.int64(-1)),
+        dict(kind='region', grid=2, min_hidden=np.float32(0.5)),
+    ], (1.0, 0.5, 0.5, 0.5))
+    h.set_depths(6, 4)
+    assert h.projs[1][1].out_features == 16
+    assert type(h.levels[1]['hidden']) is int
+    assert (h.levels[2]['block'], h.levels[2]['pred_block']) == (2, 3)
+    assert type(h.levels[2]['layer']) is int
+    assert h.levels[3]['min_hidden'] == 0.5
+    with pytest.raises(ValueError, match='hidden 0 must be a positive int'):
+        head([PATCH, dict(kind='image', hidden=np.int64(0))], (1.0, 0.5))
+
+
 def test_depth_level_needs_hidden_states():
     h = head([PATCH, dict(kind='depth', layer=0)], (1.0, 0.5))
     h.set_depths(2, 1)

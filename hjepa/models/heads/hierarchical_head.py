@@ -1,4 +1,5 @@
 """Targets, query tokens, projections and losses of every hierarchy level."""
+import numbers
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -223,7 +224,7 @@ class HierarchicalLatentHead(BaseModule):
                                  '(grid 1, center=True) has a zero target')
             min_hidden = lv.get('min_hidden', 0.0)
             if isinstance(min_hidden, bool) or not isinstance(
-                    min_hidden, (int, float)) or not 0 <= min_hidden <= 1:
+                    min_hidden, numbers.Real) or not 0 <= min_hidden <= 1:
                 raise ValueError(f'level {i}: min_hidden {min_hidden!r} must '
                                  'be a fraction in [0, 1]')
             lv['min_hidden'] = float(min_hidden)
@@ -235,19 +236,22 @@ class HierarchicalLatentHead(BaseModule):
             lv['side'] = side
         if kind == 'image':
             hidden = lv.get('hidden')
-            if hidden is not None and (isinstance(hidden, bool)
-                                       or not isinstance(hidden, int)
-                                       or hidden < 1):
-                raise ValueError(f'level {i}: hidden {hidden!r} must be a '
-                                 'positive int (the MLP\'s width)')
+            if hidden is not None:
+                if isinstance(hidden, bool) or not isinstance(
+                        hidden, numbers.Integral) or hidden < 1:
+                    raise ValueError(f'level {i}: hidden {hidden!r} must be '
+                                     'a positive int (the MLP\'s width)')
+                lv['hidden'] = int(hidden)
         if kind == 'depth':
             for key in ('layer', 'pred_layer'):
                 value = lv.get(key)
                 if key == 'pred_layer' and value is None:
                     continue
-                if not isinstance(value, int) or isinstance(value, bool):
+                if not isinstance(value, numbers.Integral) or isinstance(
+                        value, bool):
                     raise ValueError(f'level {i} {lv}: {key} must be an '
                                      f'integer block index, got {value!r}')
+                lv[key] = int(value)
         return lv
 
     @property
