@@ -15,6 +15,11 @@ from ..utils.pos_embed import sincos_2d
 LEVEL_KINDS = ('patch', 'region', 'window', 'depth', 'image')
 
 
+def _is_int(value) -> bool:
+    """An integer from Python or numpy, not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _pair(value: Union[int, Sequence[int]]) -> Tuple[int, int]:
     if isinstance(value, int):
         return value, value
@@ -237,8 +242,7 @@ class HierarchicalLatentHead(BaseModule):
         if kind == 'image':
             hidden = lv.get('hidden')
             if hidden is not None:
-                if isinstance(hidden, bool) or not isinstance(
-                        hidden, numbers.Integral) or hidden < 1:
+                if not _is_int(hidden) or hidden < 1:
                     raise ValueError(f'level {i}: hidden {hidden!r} must be '
                                      'a positive int (the MLP\'s width)')
                 lv['hidden'] = int(hidden)
@@ -247,8 +251,7 @@ class HierarchicalLatentHead(BaseModule):
                 value = lv.get(key)
                 if key == 'pred_layer' and value is None:
                     continue
-                if not isinstance(value, numbers.Integral) or isinstance(
-                        value, bool):
+                if not _is_int(value):
                     raise ValueError(f'level {i} {lv}: {key} must be an '
                                      f'integer block index, got {value!r}')
                 lv[key] = int(value)
