@@ -125,3 +125,58 @@ def test_hidden_states_of_the_last_block_are_the_prediction(shared):
     assert not torch.allclose(p.proj(p.norm(hidden[0])), pred)
     with pytest.raises(ValueError, match='hidden_layers'):
         p(ctx, ci, ti, hidden_layers=[2])
+
+
+@pytest.mark.parametrize('scale', [0.0, 0.25])
+def test_query_context_grad_scales_only_the_queries_gradient(scale):
+    """Below 1 the queries run in a second sequence: the same predictions,
+    the blocks' gradient into the context untouched and the queries'
+    scaled by ``query_context_grad`` (0: none)."""
+    ctx, ci, ti = inputs()
+    queries = torch.randn(1, 5, 8)
+    full = predictor(True, layers=2)
+    torch.manual_seed(0)
+    part = HJEPAPredictor(
+        16,
+        8,
+        2,
+        2,
+        grid_size=8,
+        shared_context=True,
+        query_context_grad=scale)
+    part.load_state_dict(full.state_dict())
+
+    def grads(p):
+        c = ctx.clone().requires_grad_()
+        blocks, out = p(c, ci, ti, queries=queries, query_groups=(4, 1))
+        g_blocks, = torch.autograd.grad(
+            blocks.square().sum(), c, retain_graph=True)
+        g_queries, = torch.autograd.grad(out.square().sum(), c)
+        return blocks, out, g_blocks, g_queries
+
+    b0, q0, gb0, gq0 = grads(full)
+    b1, q1, gb1, gq1 = grads(part)
+    torch.testing.assert_close(b1, b0, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(q1, q0, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(gb1, gb0, rtol=1e-5, atol=1e-6)
+    assert gq0.abs().sum() > 0
+    torch.testing.assert_close(gq1, scale * gq0, rtol=1e-5, atol=1e-6)
+    # the queries still train the predictor's own weights at any scale
+    part.zero_grad()
+    _, out = part(ctx, ci, ti, queries=queries, query_groups=(4, 1))
+    out.square().sum().backward()
+    assert part.embed.weight.grad.abs().sum() > 0
+
+
+def test_query_context_grad_is_checked():
+    with pytest.raises(ValueError, match=r'query_context_grad 1\.5'):
+        HJEPAPredictor(
+            16,
+            8,
+            1,
+            2,
+            grid_size=8,
+            shared_context=True,
+            query_context_grad=1.5)
+    with pytest.raises(ValueError, match='needs shared_context=True'):
+        HJEPAPredictor(16, 8, 1, 2, grid_size=8, query_context_grad=0.0)

@@ -1,4 +1,5 @@
 """The narrow ViT that predicts target representations from the context."""
+import numbers
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -110,6 +111,14 @@ class HJEPAPredictor(BaseModule):
         shared_context: One sequence per image instead of one per block.
         query_attention: Which query tokens a query token attends to in the
             shared layout: ``'all'``, ``'level'`` or ``'finer'``.
+        query_context_grad: Scale of the gradient the query tokens' losses
+            send into the context (the context encoder): 1 (default) as
+            for the target blocks, 0 stops it, so query (coarse) levels
+            train only the predictor and their heads. Below 1 the queries
+            are predicted in a second sequence ``[ctx | queries]`` of the
+            shared layout (same values, the context stream computed twice).
+            Only where queries are predicted beside target blocks; a
+            queries-only call (multi-crop) keeps the whole gradient.
         init_cfg: mmengine initialisation config.
     """
 
@@ -124,6 +133,7 @@ class HJEPAPredictor(BaseModule):
                  with_cp: bool = False,
                  shared_context: bool = False,
                  query_attention: str = 'all',
+                 query_context_grad: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.grid_size = (grid_size, grid_size) if isinstance(
@@ -134,6 +144,16 @@ class HJEPAPredictor(BaseModule):
         self.with_cp = with_cp
         shared_context_mask(0, 0, 0, (), query_attention)  # validates
         self.query_attention = query_attention
+        if not (isinstance(query_context_grad, numbers.Real)
+                and 0.0 <= query_context_grad <= 1.0):
+            raise ValueError(f'query_context_grad {query_context_grad!r} '
+                             'must be a number in [0, 1]')
+        if query_context_grad != 1.0 and not shared_context:
+            raise ValueError(
+                f'query_context_grad={query_context_grad} needs '
+                'shared_context=True (the repeated layout predicts the '
+                'queries inside every block\'s sequence)')
+        self.query_context_grad = float(query_context_grad)
         self.embed = nn.Linear(in_dims, embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.register_buffer(
@@ -216,7 +236,8 @@ class HJEPAPredictor(BaseModule):
                 f'{tuple(context_mask.shape)}) must be a bool mask of the '
                 f'context tokens\' shape {tuple(context.shape[:2])}')
         pos = self.position_embedding(grid_size).expand(B, -1, -1)
-        x = self.embed(context) + gather_tokens(pos, context_idx)
+        ctx_pos = gather_tokens(pos, context_idx)
+        x = self.embed(context) + ctx_pos
         tgt_pos = gather_tokens(pos, target_idx.flatten(1))  # [B, M*N_tgt, D]
         tgt = (self.mask_token + tgt_pos).to(x.dtype)
         n_query = 0
@@ -229,21 +250,22 @@ class HJEPAPredictor(BaseModule):
                                  f'the {n_query} query tokens')
 
         if self.shared_context or M == 0:  # no blocks: nothing to repeat
-            x = torch.cat([x, tgt] + ([queries] if n_query else []), dim=1)
-            mask = shared_context_mask(n_ctx, M, n_tgt,
-                                       query_groups if n_query else (),
-                                       self.query_attention, x.device)
-            if context_mask is not None:
-                mask = mask & _key_mask(context_mask,
-                                        x.shape[1] - n_ctx)  # [B, 1, L, L]
-            for i, block in enumerate(self.blocks):
-                x = run_block(block, x, mask, self.with_cp)
-                if i in hidden_layers:
-                    hidden[i] = x[:, n_ctx:n_ctx + M * n_tgt].reshape(
-                        B * M, n_tgt, x.shape[-1])
-            x = self.proj(self.norm(x[:, n_ctx:]))  # [B, M*N_tgt + R, D_in]
-            pred = x[:, :M * n_tgt].reshape(B * M, n_tgt, x.shape[-1])
-            out = (pred, x[:, M * n_tgt:] if n_query else None)
+            if n_query and M and self.query_context_grad != 1.0:
+                # the blocks, then the queries from a context whose
+                # gradient is scaled: two sequences, the same values
+                pred, _, hidden = self._shared(x, tgt, None, (), M, n_tgt,
+                                               context_mask, hidden_layers)
+                s = self.query_context_grad
+                scaled = context.detach() + s * (context - context.detach())
+                x_q = self.embed(scaled) + ctx_pos
+                _, query_pred, _ = self._shared(x_q, tgt[:, :0], queries,
+                                                query_groups, 0, n_tgt,
+                                                context_mask, ())
+            else:
+                pred, query_pred, hidden = self._shared(
+                    x, tgt, queries, query_groups, M, n_tgt, context_mask,
+                    hidden_layers)
+            out = (pred, query_pred)
             return out + (hidden, ) if hidden_layers else out
 
         x = x.repeat_interleave(M, dim=0)  # [B*M, N_ctx, D_pred]
@@ -266,3 +288,39 @@ class HJEPAPredictor(BaseModule):
             query_pred = x[:, n_tgt:].unflatten(0, (B, M)).mean(1)
         out = (pred, query_pred)
         return out + (hidden, ) if hidden_layers else out
+
+    def _shared(self, x: torch.Tensor, tgt: torch.Tensor,
+                queries: Optional[torch.Tensor], query_groups: Tuple[int, ...],
+                M: int, n_tgt: int, context_mask: Optional[torch.Tensor],
+                hidden_layers: Sequence[int]):
+        """One sequence ``[ctx | block_1 ... block_M | queries]`` per image
+        (see :func:`shared_context_mask`).
+
+        Args:
+            x: Embedded context tokens [B, N_ctx, D_pred].
+            tgt: Mask tokens of the M blocks [B, M * N_tgt, D_pred].
+            queries: Query tokens [B, R, D_pred], or None.
+
+        Returns:
+            The blocks' predictions [B * M, N_tgt, D_in], the queries'
+            [B, R, D_in] (None without queries) and the blocks' hidden
+            states after ``hidden_layers``.
+        """
+        B, n_ctx = x.shape[:2]
+        n_query = 0 if queries is None else queries.shape[1]
+        x = torch.cat([x, tgt] + ([queries] if n_query else []), dim=1)
+        mask = shared_context_mask(n_ctx, M, n_tgt,
+                                   query_groups if n_query else (),
+                                   self.query_attention, x.device)
+        if context_mask is not None:
+            mask = mask & _key_mask(context_mask,
+                                    x.shape[1] - n_ctx)  # [B, 1, L, L]
+        hidden = {}
+        for i, block in enumerate(self.blocks):
+            x = run_block(block, x, mask, self.with_cp)
+            if i in hidden_layers:
+                hidden[i] = x[:, n_ctx:n_ctx + M * n_tgt].reshape(
+                    B * M, n_tgt, x.shape[-1])
+        x = self.proj(self.norm(x[:, n_ctx:]))  # [B, M*N_tgt + R, D_in]
+        pred = x[:, :M * n_tgt].reshape(B * M, n_tgt, x.shape[-1])
+        return pred, x[:, M * n_tgt:] if n_query else None, hidden
