@@ -480,3 +480,30 @@ def test_the_runner_seed_is_the_model_seed(tmp_path, cifar_root):
     cfg.randomness = dict(seed=11)
     model = Runner.from_cfg(cfg).model
     assert model.seed == 11 and model.data_preprocessor.seed == 11
+
+
+def test_query_predictor_keeps_the_coarse_levels_off_the_predictor():
+    """With a predictor of their own the region levels train it and the
+    context encoder, never the block predictor; level 0 the reverse."""
+    qp = dict(
+        type='HJEPAPredictor',
+        embed_dims=96,
+        num_layers=1,
+        num_heads=3,
+        shared_context=True)
+    model = build(query_predictor=qp)
+    model.train()
+    x = torch.randn(4, 3, 32, 32)
+    losses = model(x, mode='loss')
+    losses['loss_level1'].backward(retain_graph=True)
+    assert model.backbone.patch_embed.weight.grad.abs().sum() > 0
+    assert model.query_predictor.embed.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.predictor.parameters())
+    model.zero_grad(set_to_none=True)
+    losses['loss_level0'].backward()
+    assert all(p.grad is None for p in model.query_predictor.parameters())
+    assert model.predictor.embed.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='embed_dims 48 must equal'):
+        build(query_predictor=dict(qp, embed_dims=48, num_heads=3))
+    with pytest.raises(ValueError, match='needs region levels'):
+        build(levels=[PATCH], weights=(1.0, ), query_predictor=qp)

@@ -54,6 +54,13 @@ class HJEPA(BaseModel):
         masker: Mask sampler with ``sample(batch_size, grid_size, gen)``.
         head: Hierarchical head; ``in_dims`` and ``pred_dims`` default to
             the backbone's and the predictor's widths.
+        query_predictor: A predictor of its own for the head's query
+            (region) levels, of the predictor's width: the query tokens are
+            predicted from the same context in a sequence
+            ``[ctx | queries]`` of this predictor, and the target blocks by
+            ``predictor`` alone, so the coarse tasks share the context
+            encoder but not the predictor's weights. None (the default):
+            one predictor for both, in one sequence. Needs region levels.
         context_augment: Optional batch augmentation (e.g.
             ``BatchColorJitter``) applied to the context encoder's input
             only; the target encoder sees the image as it is. None (the
@@ -87,6 +94,7 @@ class HJEPA(BaseModel):
                  predictor: Union[dict, nn.Module],
                  masker: Union[dict, object],
                  head: Optional[Union[dict, nn.Module]] = None,
+                 query_predictor: Optional[Union[dict, nn.Module]] = None,
                  context_augment: Optional[Union[dict, nn.Module]] = None,
                  multi_crop: Optional[dict] = None,
                  mask_sets: int = 1,
@@ -129,6 +137,22 @@ class HJEPA(BaseModel):
             raise ValueError(
                 f'the head averages the last {self.head.target_layers} '
                 f'blocks; the encoder has {self.target_encoder.num_layers}')
+        self.query_predictor = None
+        if query_predictor is not None:
+            self.query_predictor = _build(
+                query_predictor,
+                in_dims=dims,
+                grid_size=self.backbone.grid_size)
+            width = self.query_predictor.embed_dims
+            if width != self.predictor.embed_dims:
+                raise ValueError(
+                    f'query_predictor embed_dims {width} must equal the '
+                    f"predictor's {self.predictor.embed_dims} (the head's "
+                    'query tokens have its width)')
+            if not self.head.region_levels:
+                raise ValueError(
+                    'query_predictor needs region levels in the head to '
+                    f'predict; its levels are {self.head.level_names()}')
         self.masker = _build(masker)
         self.context_augment = None
         if context_augment is not None:
@@ -346,9 +370,17 @@ class HJEPA(BaseModel):
             queries, groups = self.head.queries(grid, inputs.device)
             if self.head.predictor_blocks:
                 depth = dict(hidden_layers=self.head.predictor_blocks)
-            out = self.predictor(context, ctx_idx, tgt_idx, grid, queries,
-                                 groups, **padded, **depth)
-            block_pred, query_pred = out[:2]
+            if self.query_predictor is None:
+                out = self.predictor(context, ctx_idx, tgt_idx, grid, queries,
+                                     groups, **padded, **depth)
+                block_pred, query_pred = out[:2]
+            else:  # the queries in a sequence of their own predictor
+                out = self.predictor(context, ctx_idx, tgt_idx, grid, **padded,
+                                     **depth)
+                block_pred = out[0]
+                query_pred = self.query_predictor(context, ctx_idx,
+                                                  tgt_idx[:, :0], grid,
+                                                  queries, groups, **padded)[1]
             if depth:
                 depth = dict(hidden=out[2], block_tokens=block_tokens)
         losses = self.head.loss(block_pred, query_pred, target, tgt_idx, grid,
