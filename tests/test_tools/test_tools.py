@@ -135,3 +135,27 @@ def test_protocol_flags_need_the_protocol_loop(tmp_path):
                             text=True)
     assert 'need test_cfg.type' not in result.stderr
     assert "protocols ['nonexistent'] are not configured" in result.stderr
+
+
+def test_level_gradients_tool(tmp_path, cifar_root):
+    out = tmp_path / 'grads.json'
+    result = run([
+        sys.executable, 'tools/analysis_tools/level_gradients.py', SMOKE,
+        '--batches', '1', '--batch-size', '8', '--out',
+        str(out), '--cfg-options',
+        f'train_dataloader.dataset.data_root={cifar_root}'
+    ])
+    assert '| loss_level0 |' in result.stdout
+    terms = json.loads(out.read_text())['terms']
+    assert terms['loss_level0']['backbone']['ratio'] == pytest.approx(1.0)
+    assert terms['loss_level0']['backbone']['cosine'] == pytest.approx(
+        1.0, abs=1e-4)
+    assert len(terms) > 1  # the smoke config's coarse levels
+    bad = subprocess.run([
+        sys.executable, 'tools/analysis_tools/level_gradients.py', SMOKE,
+        '--batches', '0'
+    ],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and '--batches 0 must be >= 1' in bad.stderr
