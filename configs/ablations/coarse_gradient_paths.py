@@ -1,0 +1,44 @@
+# Through which path do the coarse levels cost I-JEPA k-NN at lr 5e-4?
+# The CPU default's hierarchy (patch level, centred 2x2 and 4x4 regions)
+# against one-level I-JEPA, 30 minutes of training per arm:
+# - the coarse (query) levels' gradient into the context encoder stopped
+#   (`query_context_grad=0`): the encoder learns from the patch level alone,
+#   as in I-JEPA, through a predictor it shares with the coarse levels;
+# - the coarse levels on a predictor of their own (`query_predictor`, the
+#   same size): they train the encoder, not the block predictor;
+# - the coarse gradient into the encoder scaled by 0.25.
+#   python tools/analysis_tools/ablation.py \
+#       configs/ablations/coarse_gradient_paths.py --parallel 2 --seeds 0 \
+#       --arms NAME NAME
+budget_minutes = 30
+seeds = (0, )
+_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+arms = [
+    dict(
+        name='H-JEPA, coarse gradient stopped at the encoder',
+        config=_cfg,
+        cfg_options={'model.predictor.query_context_grad': 0.0}),
+    dict(
+        name='I-JEPA (patch level only)',
+        config=_cfg,
+        cfg_options={
+            'model.head.levels': [dict(kind='patch')],
+            'model.head.level_weights': (1.0, )
+        }),
+    dict(
+        name='H-JEPA, coarse levels on a predictor of their own',
+        config=_cfg,
+        cfg_options={
+            'model.query_predictor':
+            dict(
+                type='HJEPAPredictor',
+                embed_dims=96,
+                num_layers=4,
+                num_heads=3,
+                shared_context=True)
+        }),
+    dict(
+        name='H-JEPA, coarse gradient x0.25 at the encoder',
+        config=_cfg,
+        cfg_options={'model.predictor.query_context_grad': 0.25}),
+]
