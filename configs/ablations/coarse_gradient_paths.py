@@ -6,6 +6,7 @@
 #   as in I-JEPA, through a predictor it shares with the coarse levels;
 # - the coarse levels on a predictor of their own (`query_predictor`, the
 #   same size): they train the encoder, not the block predictor;
+# - the same with a 2-block predictor of their own (half the extra step);
 # - the coarse gradient into the encoder scaled by 0.25.
 #   python tools/analysis_tools/ablation.py \
 #       configs/ablations/coarse_gradient_paths.py --parallel 2 --seeds 0 \
@@ -13,6 +14,8 @@
 budget_minutes = 30
 seeds = (0, )
 _cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+_query_predictor = dict(
+    type='HJEPAPredictor', embed_dims=96, num_heads=3, shared_context=True)
 arms = [
     dict(
         name='H-JEPA, coarse gradient stopped at the encoder',
@@ -29,13 +32,13 @@ arms = [
         name='H-JEPA, coarse levels on a predictor of their own',
         config=_cfg,
         cfg_options={
-            'model.query_predictor':
-            dict(
-                type='HJEPAPredictor',
-                embed_dims=96,
-                num_layers=4,
-                num_heads=3,
-                shared_context=True)
+            'model.query_predictor': dict(_query_predictor, num_layers=4)
+        }),
+    dict(
+        name='H-JEPA, coarse levels on a 2-block predictor of their own',
+        config=_cfg,
+        cfg_options={
+            'model.query_predictor': dict(_query_predictor, num_layers=2)
         }),
     dict(
         name='H-JEPA, coarse gradient x0.25 at the encoder',
