@@ -6,7 +6,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
 
-from hjepa.registry import MODELS
+from hjepa.registry import HOOKS, MODELS
 from tests.helpers import REPO
 
 CONFIGS = sorted(
@@ -78,3 +78,5 @@ def test_ablation_arms_build(path):
     for arm in ablation.arms:
         cfg = load_config(osp.join(REPO, arm.config), arm.get('cfg_options'))
         MODELS.build(cfg.model)
+        for hook in arm.get('custom_hooks', []):
+            HOOKS.build(hook)

@@ -59,3 +59,40 @@ def test_two_arms_at_an_equal_budget(tmp_path, cifar_root):
     assert '1 jobs' in one.stdout
     results = json.loads((work / 'results.json').read_text())
     assert [a['arm'] for a in results['arms']] == ['H-JEPA', 'I-JEPA']
+
+
+def _ablation_module():
+    import importlib.util
+    import os.path as osp
+
+    from tests.helpers import REPO
+    path = osp.join(REPO, 'tools', 'analysis_tools', 'ablation.py')
+    spec = importlib.util.spec_from_file_location('ablation_tool', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_an_arms_hooks_follow_its_configs(tmp_path):
+    """An arm's ``custom_hooks`` are added after its config's (monitors
+    dropped); a malformed list is refused when the file is read, before
+    anything trains."""
+    from argparse import Namespace
+
+    from mmengine.config import Config
+    tool = _ablation_module()
+    hook = dict(type='LevelWeightScheduleHook', end_factor=0.5)
+    ablation = tmp_path / 'hooks.py'
+    ablation.write_text(f'budget_minutes = 1\narms = [dict(name="A", '
+                        f'config={SMOKE!r}, custom_hooks=[{hook!r}])]\n')
+    args = Namespace(arms=None, budget_min=None, seeds=None)
+    arm = tool.load_ablation(str(ablation), args)['arms'][0]
+    tool.job_config(arm, 3, str(tmp_path / 'job.py'))
+    cfg = Config.fromfile(str(tmp_path / 'job.py'))
+    base = Config.fromfile(SMOKE).custom_hooks
+    assert cfg.custom_hooks == base + [hook]
+    assert cfg.randomness.seed == 3
+    ablation.write_text('budget_minutes = 1\narms = [dict(name="A", '
+                        f'config={SMOKE!r}, custom_hooks=[dict(x=1)])]\n')
+    with pytest.raises(ValueError, match="arm 'A': custom_hooks"):
+        tool.load_ablation(str(ablation), args)

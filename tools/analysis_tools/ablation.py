@@ -12,8 +12,12 @@ An ablation file (a Python config) names the arms::
     arms = [
         dict(name='I-JEPA', config='configs/ijepa/...py',
              cfg_options={'model.head.level_weights': (1.0, )}),
+        dict(name='H-JEPA, coarse weights decayed', config='configs/...py',
+             custom_hooks=[dict(type='LevelWeightScheduleHook')]),
         ...
     ]
+
+(``custom_hooks`` of an arm are added after its config's.)
 
 For every arm and seed, one after another or ``--parallel N`` at a time
 (each job pinned to its own cores, ``OMP_NUM_THREADS`` split between jobs,
@@ -112,6 +116,11 @@ def load_ablation(path: str, args) -> dict:
     for a in arms:
         if not a.get('name') or not a.get('config'):
             raise ValueError(f'arm {a} needs a name and a config')
+        hooks = a.get('custom_hooks') or []
+        if not isinstance(hooks, (list, tuple)) or not all(
+                isinstance(h, dict) and 'type' in h for h in hooks):
+            raise ValueError(f"arm {a['name']!r}: custom_hooks {hooks!r} "
+                             "must be a list of hook configs with a 'type'")
     if len(set(names)) != len(names):
         raise ValueError(f'arm names {names} must be unique')
     if args.arms:
@@ -134,10 +143,11 @@ def job_config(arm: dict, seed: int, path: str) -> None:
     cfg = load_config(osp.join(REPO, arm['config']), options)
     cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
     cfg.model.pop('seed', None)  # the model takes the run's seed
+    extra = arm.get('custom_hooks') or []
     cfg.custom_hooks = [
         h for h in cfg.get('custom_hooks', [])
         if h.get('type') not in MONITOR_HOOKS
-    ]
+    ] + [dict(h) for h in extra]
     cfg.pop('work_dir', None)
     cfg.dump(path)
 
