@@ -8,6 +8,18 @@ SMOKE = osp.join(REPO, 'configs', 'hjepa',
                  'hjepa_vit-tiny-p4_smoke_cifar10.py')
 
 
+def load_tool(path, name=None):
+    """The script ``path`` (relative to the repository, e.g.
+    ``'tools/train.py'``) imported as a module, to call its functions."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        name or osp.splitext(osp.basename(path))[0] + '_tool',
+        osp.join(REPO, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def smoke_config(work_dir, cifar_root, name, **overrides):
     """The smoke config, quiet, local logs only, under ``work_dir``."""
     cfg = Config.fromfile(SMOKE)

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tests.helpers import SMOKE
+from tests.helpers import SMOKE, load_tool
 from tests.test_tools.test_tools import run
 
 
@@ -61,18 +61,6 @@ def test_two_arms_at_an_equal_budget(tmp_path, cifar_root):
     assert [a['arm'] for a in results['arms']] == ['H-JEPA', 'I-JEPA']
 
 
-def _ablation_module():
-    import importlib.util
-    import os.path as osp
-
-    from tests.helpers import REPO
-    path = osp.join(REPO, 'tools', 'analysis_tools', 'ablation.py')
-    spec = importlib.util.spec_from_file_location('ablation_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_an_arms_hooks_follow_its_configs(tmp_path):
     """An arm's ``custom_hooks`` are added after its config's (monitors
     dropped); a malformed list is refused when the file is read, before
@@ -80,7 +68,7 @@ def test_an_arms_hooks_follow_its_configs(tmp_path):
     from argparse import Namespace
 
     from mmengine.config import Config
-    tool = _ablation_module()
+    tool = load_tool('tools/analysis_tools/ablation.py')
     hook = dict(type='LevelWeightScheduleHook', end_factor=0.5)
     ablation = tmp_path / 'hooks.py'
     ablation.write_text(f'budget_minutes = 1\narms = [dict(name="A", '

@@ -3,7 +3,6 @@
 The README's "Your own images" commands run here as a user runs them, on
 64 JPEGs of mixed sizes beside a stray empty folder and a hidden one.
 """
-import importlib.util
 import os.path as osp
 import re
 import shlex
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import REPO, SMOKE
+from tests.helpers import REPO, SMOKE, load_tool
 from tests.test_tools.test_tools import run
 
 # The README's "Your own images" section, word for word.
@@ -42,11 +41,7 @@ def write_photos(folder, n, sizes=((40, 48), (32, 32), (60, 36), (36, 64))):
 
 
 def load_train_tool():
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(REPO, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/train.py')
 
 
 def run_train_main(monkeypatch, args):
