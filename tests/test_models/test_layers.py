@@ -44,3 +44,25 @@ def test_sincos_2d_known_values():
             pe[i], torch.cat([half(r), half(c)]), rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match='multiple of 4'):
         sincos_2d(6, (2, 2))
+
+
+def test_gpu_attention_leaves_out_cudnn_and_matches_plain_attention():
+    """cuDNN's fused attention re-plans for every new context length
+    (208 of a 390 ms ViT-B/16 step on an H200): it must stay out."""
+    from torch.nn.attention import SDPBackend
+
+    from hjepa.models.utils.layers import CUDA_SDPA_BACKENDS, Attention
+    assert SDPBackend.CUDNN_ATTENTION not in CUDA_SDPA_BACKENDS
+    assert SDPBackend.MATH in CUDA_SDPA_BACKENDS  # any mask still runs
+    if not torch.cuda.is_available():
+        pytest.skip('the GPU path needs a GPU')
+    torch.manual_seed(0)
+    attn = Attention(64, 4).cuda()
+    x = torch.randn(3, 37, 64, device='cuda')
+    mask = torch.rand(37, 37, device='cuda') > 0.3
+    mask.fill_diagonal_(True)
+    q, k, v = attn.qkv(x).reshape(3, 37, 3, 4, 16).permute(2, 0, 3, 1,
+                                                           4).unbind(0)
+    want = Attention._math_attention(q, k, v, mask)
+    want = attn.proj(want.transpose(1, 2).reshape(3, 37, 64))
+    torch.testing.assert_close(attn(x, mask), want, rtol=1e-4, atol=1e-5)

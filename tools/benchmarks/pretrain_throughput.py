@@ -123,7 +123,11 @@ def build(args):
                       tempfile.mkdtemp(prefix='hjepa_benchmark_'))
     if args.amp:
         # what the step really runs: fp32 on a CPU without bf16 kernels
-        args.amp = apply_amp(cfg) is not None
+        # (read from the wrapper: an older commit's apply_amp, run as a
+        # baseline, returns None whatever it chose)
+        apply_amp(cfg)
+        args.amp = cfg.optim_wrapper.get('type') in ('AmpOptimWrapper',
+                                                     'AutocastOptimWrapper')
     if args.compile:
         cfg.model.compile = True
     cfg.log_level = 'WARNING'
