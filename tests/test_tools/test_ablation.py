@@ -84,3 +84,46 @@ def test_an_arms_hooks_follow_its_configs(tmp_path):
                         f'config={SMOKE!r}, custom_hooks=[dict(x=1)])]\n')
     with pytest.raises(ValueError, match="arm 'A': custom_hooks"):
         tool.load_ablation(str(ablation), args)
+
+
+def test_pace_from_fits_iterations_to_how_fast_the_arm_really_trained(
+        tmp_path, monkeypatch):
+    """``--pace-from``: an arm that trained at 0.47 s/iteration (not the
+    0.4 it was timed at) gets iterations for 0.47, and nothing is timed."""
+    from argparse import Namespace
+    tool = load_tool('tools/analysis_tools/ablation.py')
+    arm = dict(name='H own', config=SMOKE)
+    earlier = tmp_path / 'earlier' / 'H_own' / 'seed1'
+    earlier.mkdir(parents=True)
+    # 2048 iterations in 16 minutes: 0.46875 s each
+    (earlier / 'result.json').write_text(
+        json.dumps(dict(iterations=2048, train_minutes=16.0, s_per_iter=0.4)))
+    commands = []
+
+    def fake_run(cmd, log, env, cores):
+        commands.append(cmd)
+        if cmd[1].endswith('train.py'):
+            with open(log, 'w') as f:
+                f.write('12/04 10:00:00 - Checkpoints will be saved to x\n'
+                        '12/04 10:09:00 - Saving checkpoint at 1152 iters\n')
+        else:  # test.py
+            out = cmd[cmd.index('--out') + 1]
+            with open(out, 'w') as f:
+                json.dump(dict(metrics={'model/knn/top1_k20': 40.0}), f)
+
+    monkeypatch.setattr(tool, 'run', fake_run)
+    args = Namespace(
+        pace_from=str(tmp_path / 'earlier'),
+        margin=1.0,
+        timing_steps=5,
+        linear_probe=False)
+    job = dict(arm=arm, seed=1, dir=str(tmp_path / 'now' / 'H_own' / 'seed1'))
+    r = tool.run_job(job, 9 * 60.0, args, None, 1)
+    assert r['s_per_iter'] == 0.46875
+    assert r['iterations'] == 1152  # 9 minutes at 0.46875 s
+    assert r['paced_from'] == str(earlier)
+    assert not any('pretrain_throughput' in c[1] for c in commands)
+    # the same arm and seed must have finished there
+    job = dict(arm=arm, seed=2, dir=str(tmp_path / 'now' / 'H_own' / 'seed2'))
+    with pytest.raises(FileNotFoundError, match='seed2/result.json'):
+        tool.run_job(job, 9 * 60.0, args, None, 1)

@@ -97,6 +97,13 @@ def parse_args():
         help='fraction of the budget the timed steps may '
         'fill (the rest: logging, hooks, checkpoints)')
     parser.add_argument(
+        '--pace-from',
+        help='a work dir of an earlier run of these arms: take each job\'s '
+        's/iteration from how fast the same arm and seed really trained '
+        'there (training minutes / iterations) instead of timing it, so '
+        'that arms whose training ran slower than their timed steps get '
+        'fewer iterations this time')
+    parser.add_argument(
         '--work-dir',
         help='default: work_dirs/ablations/'
         '<ablation file name>')
@@ -166,6 +173,23 @@ def run(cmd, log, env, cores):
         raise RuntimeError(f'{" ".join(cmd)} failed ({log}):\n{tail}')
 
 
+def observed_pace(job_dir: str) -> float:
+    """Seconds per iteration the job in ``job_dir`` really trained at:
+    its training loop's minutes over its iterations (``result.json``)."""
+    path = osp.join(job_dir, 'result.json')
+    if not osp.exists(path):
+        raise FileNotFoundError(
+            f'--pace-from: no finished job at {path} (the same arm and seed '
+            'must have trained there)')
+    with open(path) as f:
+        r = json.load(f)
+    if r.get('iterations', 0) < 1 or r.get('train_minutes', 0) <= 0:
+        raise ValueError(f'--pace-from: {path} has iterations '
+                         f"{r.get('iterations')} and train_minutes "
+                         f"{r.get('train_minutes')}; both must be positive")
+    return 60 * r['train_minutes'] / r['iterations']
+
+
 def loop_seconds(log: str) -> float:
     """Seconds from the training loop's start to its last checkpoint, read
     off the log's time stamps (start-up and evaluation excluded)."""
@@ -207,16 +231,22 @@ def run_job(job: dict, budget_s: float, args, cores, threads) -> dict:
     base_cfg = osp.join(d, 'arm_config.py')
     job_config(job['arm'], job['seed'], base_cfg)
 
-    timing = osp.join(d, 'timing.json')
-    if not osp.exists(timing):
-        run([
-            py,
-            osp.join(TOOLS, 'benchmarks', 'pretrain_throughput.py'), base_cfg,
-            '--amp', '--no-peak', '--steps',
-            str(args.timing_steps), '--json', timing
-        ], osp.join(d, 'timing.log'), env, cores)
-    with open(timing) as f:
-        s_per_iter = json.load(f)['result']['step_ms'] / 1000
+    paced_from = None
+    if args.pace_from:
+        paced_from = osp.join(args.pace_from,
+                              *osp.normpath(d).split(os.sep)[-2:])
+        s_per_iter = observed_pace(paced_from)
+    else:
+        timing = osp.join(d, 'timing.json')
+        if not osp.exists(timing):
+            run([
+                py,
+                osp.join(TOOLS, 'benchmarks', 'pretrain_throughput.py'),
+                base_cfg, '--amp', '--no-peak', '--steps',
+                str(args.timing_steps), '--json', timing
+            ], osp.join(d, 'timing.log'), env, cores)
+        with open(timing) as f:
+            s_per_iter = json.load(f)['result']['step_ms'] / 1000
     iters = max(1, int(budget_s * args.margin / s_per_iter))
 
     cfg = Config.fromfile(base_cfg)
@@ -247,6 +277,7 @@ def run_job(job: dict, budget_s: float, args, cores, threads) -> dict:
         seed=job['seed'],
         iterations=iters,
         s_per_iter=s_per_iter,
+        paced_from=paced_from,
         train_minutes=loop_s / 60,
         threads=threads,
         knn_top1=metrics['model/knn/top1_k20'],
