@@ -25,9 +25,17 @@ run() {  # run NAME SECONDS ARGS...
     echo "=== $name (limit ${limit} s): $*"
     timeout "$limit" $PY $M "$@" --json "$OUT/$name.json" 2>&1 |
         tee -a "$OUT/all.log" | grep -v -E "^\s*$|Warning|warn\(" | tail -n 8
-    echo "=== $name exit ${PIPESTATUS[0]}"
+    local rc=${PIPESTATUS[0]}
+    echo "=== $name exit $rc"
+    [ "$rc" = 0 ] || failed="$failed $name"
 }
+failed=""
+
 run hierarchy_b128 ${T1:-150} --profile
 run hierarchy_b128_eager ${T2:-50} --no-compile --no-peak
 run patch_only_b128 ${T3:-80} --levels 1 --no-peak
 run hierarchy_b256 ${T4:-70} --batch 256 --no-peak
+if [ -n "$failed" ]; then
+    echo "failed:$failed" >&2
+    exit 1
+fi

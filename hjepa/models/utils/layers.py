@@ -1,4 +1,5 @@
 """Transformer building blocks shared by the encoder and the predictor."""
+from contextlib import nullcontext
 from typing import Optional
 
 import torch
@@ -76,12 +77,13 @@ class Attention(nn.Module):
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x [B, h, N, C/h]
         if x.device.type == 'cpu' and q.dtype != torch.float32:
             out = self._math_attention(q, k, v, mask)
-        elif x.is_cuda:
-            with sdpa_kernel(CUDA_SDPA_BACKENDS):
-                out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         else:
-            out = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=mask)  # [B, h, N, C/h]
+            backends = (
+                sdpa_kernel(CUDA_SDPA_BACKENDS)
+                if x.is_cuda else nullcontext())
+            with backends:
+                out = F.scaled_dot_product_attention(
+                    q, k, v, attn_mask=mask)  # [B, h, N, C/h]
         return self.proj(out.transpose(1, 2).reshape(B, N, C))
 
     @staticmethod
