@@ -143,6 +143,11 @@ def load_ablation(path: str, args) -> dict:
     return dict(arms=arms, budget_s=60.0 * budget, seeds=seeds)
 
 
+def job_dir(work_dir: str, arm_name: str, seed: int) -> str:
+    """Where a job of ``arm_name`` and ``seed`` keeps its files."""
+    return osp.join(work_dir, slug(arm_name), f'seed{seed}')
+
+
 def job_config(arm: dict, seed: int, path: str) -> None:
     """Write the arm's resolved config for ``seed``, without monitors."""
     from hjepa.utils import load_config
@@ -233,8 +238,7 @@ def run_job(job: dict, budget_s: float, args, cores, threads) -> dict:
 
     paced_from = None
     if args.pace_from:
-        paced_from = osp.join(args.pace_from,
-                              *osp.normpath(d).split(os.sep)[-2:])
+        paced_from = job_dir(args.pace_from, job['arm']['name'], job['seed'])
         s_per_iter = observed_pace(paced_from)
     else:
         timing = osp.join(d, 'timing.json')
@@ -318,8 +322,8 @@ def write_results(work_dir: str, arms, results, budget_s) -> str:
         'T = 0.07, average-pooled last-layer target-encoder tokens, the '
         '50,000 training images as the bank.', '',
         '| arm | k-NN mean | k-NN per seed | linear probe | iterations | '
-        's/iteration (timed) | training loop min |',
-        '| --- | --- | --- | --- | --- | '
+        's/iteration (timed, or paced by --pace-from) | '
+        'training loop min |', '| --- | --- | --- | --- | --- | '
         '--- | --- |'
     ]
     for arm in arms:
@@ -386,10 +390,7 @@ def main():
     work_dir = args.work_dir or osp.join('work_dirs', 'ablations', name)
     os.makedirs(work_dir, exist_ok=True)
     jobs = [
-        dict(
-            arm=arm,
-            seed=seed,
-            dir=osp.join(work_dir, slug(arm['name']), f'seed{seed}'))
+        dict(arm=arm, seed=seed, dir=job_dir(work_dir, arm['name'], seed))
         for seed in ablation['seeds'] for arm in ablation['arms']
     ]
     cores = args.cores or list(range(os.cpu_count() or 1))
