@@ -7,7 +7,11 @@ versions the tests ran with), without their dependencies (OpenCV and
 matplotlib, which mmengine lists but ``hjepa.models`` does not import).
 
     python tools/benchmarks/bare_gpu_pack.py --python-version 3.12 \\
-        --out work_dirs/bare_wheels
+        --out work_dirs/bare_wheels [--tests]
+
+``--tests`` adds pytest and its two dependencies, so that the GPU-only
+tests (``tests/test_models/test_fsdp.py``) run there too
+(``gpu_rows.sh`` does).
 """
 import argparse
 import glob
@@ -20,6 +24,9 @@ from importlib.metadata import PackageNotFoundError, version
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from bare_gpu_mfu import CARRIED  # noqa: E402
 
+#: What ``pytest --noconftest`` needs beyond ``CARRIED``.
+TEST_CARRIED = ('pytest', 'pluggy', 'iniconfig')
+
 
 def main():
     parser = argparse.ArgumentParser(
@@ -27,9 +34,13 @@ def main():
     parser.add_argument('--python-version', default='3.12')
     parser.add_argument('--platform', default='manylinux2014_x86_64')
     parser.add_argument('--out', default='work_dirs/bare_wheels')
+    parser.add_argument(
+        '--tests',
+        action='store_true',
+        help='also pytest, pluggy and iniconfig, for the GPU-only tests')
     args = parser.parse_args()
     pins = []
-    for name in CARRIED:
+    for name in CARRIED + (TEST_CARRIED if args.tests else ()):
         try:
             pins.append(f'{name}=={version(name)}')
         except PackageNotFoundError:

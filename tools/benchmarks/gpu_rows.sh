@@ -2,14 +2,18 @@
 # The README's GPU rows in one call on a bare GPU machine (torch only):
 # ViT-B/16 H-JEPA at 224 px, bf16, every block compiled, at batch 128 (the
 # MFU row), the same eager, the patch level alone (the hierarchy's cost)
-# and batch 256. Each run has its own time limit so that one that hangs in
-# compilation leaves the others their time. Made here first:
+# and batch 256; batches 512 and 1024 (where the host no longer bounds the
+# step) with and without the hierarchy; and the FSDP tests. Each run has
+# its own time limit so that one that hangs in compilation leaves the
+# others their time. Made here first:
 #   python tools/benchmarks/bare_gpu_pack.py --python-version 3.12 \
-#       --out work_dirs/bare_wheels
+#       --out work_dirs/bare_wheels --tests
 # then, on the GPU machine in a copy of the repository (carrying
 # work_dirs/bare_wheels):
-#   OUT=some/folder bash tools/benchmarks/gpu_rows.sh
-# One JSON per run and one log, all.log, go to $OUT (6 files).
+#   OUT=some/folder [ROWS="hierarchy_b512 fsdp ..."] \
+#       bash tools/benchmarks/gpu_rows.sh
+# ROWS picks runs by name (default: all). One JSON per run, fsdp.log and
+# one log, all.log, go to $OUT.
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-work_dirs/gpu_rows}
 mkdir -p "$OUT"
@@ -19,9 +23,13 @@ export TORCHINDUCTOR_CACHE_DIR=${TORCHINDUCTOR_CACHE_DIR:-/tmp/hjepa_inductor}
 M="tools/benchmarks/bare_gpu_mfu.py --wheels work_dirs/bare_wheels"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm \
     --format=csv 2>&1 | tee "$OUT/nvidia_smi.csv"
+ROWS=${ROWS:-"hierarchy_b128 hierarchy_b128_eager patch_only_b128
+    hierarchy_b256 hierarchy_b512 patch_only_b512 hierarchy_b1024 fsdp"}
+selected() { [[ " $(echo $ROWS) " == *" $1 "* ]]; }
 run() {  # run NAME SECONDS ARGS...
     local name=$1 limit=$2
     shift 2
+    selected "$name" || return 0
     echo "=== $name (limit ${limit} s): $*"
     timeout "$limit" $PY $M "$@" --json "$OUT/$name.json" 2>&1 |
         tee -a "$OUT/all.log" | grep -v -E "^\s*$|Warning|warn\(" | tail -n 8
@@ -35,6 +43,27 @@ run hierarchy_b128 ${T1:-150} --profile
 run hierarchy_b128_eager ${T2:-50} --no-compile --no-peak
 run patch_only_b128 ${T3:-80} --levels 1 --no-peak
 run hierarchy_b256 ${T4:-70} --batch 256 --no-peak
+run hierarchy_b512 ${T5:-100} --batch 512 --no-peak --profile
+run patch_only_b512 ${T6:-80} --batch 512 --levels 1 --no-peak
+run hierarchy_b1024 ${T7:-110} --batch 1024 --no-peak
+if selected fsdp; then
+    # pytest and hjepa.models' dependencies from the carried wheels, after
+    # what the machine has (as bare_gpu_mfu.py --wheels does)
+    site=$(mktemp -d)
+    echo "=== fsdp: tests/test_models/test_fsdp.py"
+    timeout ${T8:-120} $PY -c "import glob, sys, zipfile
+for w in glob.glob('work_dirs/bare_wheels/*.whl'):
+    zipfile.ZipFile(w).extractall(sys.argv[1])
+sys.path[:0] = ['.']
+sys.path.append(sys.argv[1])
+import pytest
+sys.exit(pytest.main(sys.argv[2:]))" "$site" --noconftest -p no:cacheprovider \
+        -q -rs tests/test_models/test_fsdp.py >"$OUT/fsdp.log" 2>&1
+    rc=$?
+    tail -n 25 "$OUT/fsdp.log"
+    echo "=== fsdp exit $rc"
+    [ "$rc" = 0 ] || failed="$failed fsdp"
+fi
 if [ -n "$failed" ]; then
     echo "failed:$failed" >&2
     exit 1
