@@ -4,15 +4,16 @@ encoder and each transformer block a unit of its own): FSDP1 as mmengine's
 (masks, loss, backward, AdamW, EMA update) must equal the unwrapped
 model's. Needs a CUDA device: torch 2.6 refuses FSDP1 on a CPU and FSDP2's
 all-gather fails on Gloo there. One process (world size 1), so it runs on
-any one-GPU machine; on a bare one, ``pytest --noconftest`` runs it with
-torch, mmengine and pytest only (``tools/benchmarks/gpu_rows.sh`` does).
-At world size 1 FSDP1 switches to ``NO_SHARD`` (the wrapping, its hooks
-and the EMA through it are what is checked), while FSDP2 keeps its
-parameters as DTensors sharded over a mesh of one, so the EMA's
-``_foreach_lerp_`` runs on DTensors. Wrapping the whole model as one unit
-is refused by FSDP1 itself (mixed ``requires_grad`` with
-``use_orig_params=False``); ``test_hjepa.py`` checks that the EMA update
-refuses encoders a wrapper flattened.
+any one-GPU machine (two ranks on one card need Gloo, since NCCL refuses
+two ranks on one device, and there a rank died with SIGSEGV, torch 2.11 on
+an H200); on a bare machine ``pytest --noconftest`` runs it with torch,
+mmengine and pytest only (``tools/benchmarks/gpu_rows.sh`` does). At world
+size 1 FSDP1 switches to ``NO_SHARD`` (the wrapping, its hooks and the EMA
+through it are what is checked), while FSDP2 keeps its parameters as
+DTensors on a mesh of one, so the EMA's ``_foreach_lerp_`` runs on
+DTensors. Wrapping the whole model as one unit is refused by FSDP1 itself
+(mixed ``requires_grad`` with ``use_orig_params=False``); ``test_hjepa.py``
+checks that the EMA update refuses encoders a wrapper flattened.
 """
 import copy
 import os
@@ -94,8 +95,7 @@ def reference():
 def assert_same(run, reference):
     losses, target = run
     ref_losses, ref_target = reference
-    # fp32 on the same card; FSDP reorders no arithmetic at world size 1
-    # beyond the flat buffers' copies
+    # fp32 on the same card, one rank: the same arithmetic
     torch.testing.assert_close(
         torch.tensor(losses), torch.tensor(ref_losses), rtol=1e-5, atol=0)
     assert ref_losses[0] != ref_losses[-1]  # it trained

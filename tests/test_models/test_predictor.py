@@ -76,6 +76,49 @@ def test_queries_are_predicted_from_the_context(shared):
         p(ctx, ci, ti, queries=queries, query_groups=(4, 2))
 
 
+@pytest.mark.parametrize('query_attention', ['all', 'level', 'finer'])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_grouped_attention_equals_the_mask(query_attention, dtype):
+    """Attending group by group (context; each block with the context; the
+    queries) is the masked sequence's attention: same predictions and
+    gradients, in fp32 and under bf16 autocast (the CPU's math path)."""
+    ctx, ci, ti = inputs()
+    queries = torch.randn(1, 5, 8)
+    runs = []
+    for grouped in (True, False):
+        torch.manual_seed(0)
+        p = HJEPAPredictor(
+            16,
+            8,
+            2,
+            2,
+            grid_size=8,
+            shared_context=True,
+            query_attention=query_attention,
+            grouped_attention=grouped)
+        p.init_weights()
+        x = ctx.clone().requires_grad_()
+        with torch.autocast('cpu', dtype, enabled=dtype != torch.float32):
+            blocks, out = p(x, ci, ti, queries=queries, query_groups=(4, 1))
+        (blocks.float().square().sum() + out.float().sum()).backward()
+        runs.append((blocks.float(), out.float(), x.grad,
+                     p.blocks[0].attn.qkv.weight.grad))
+    # relative to each tensor's magnitude (the input's gradient is ~1e-5)
+    tol = 1e-5 if dtype == torch.float32 else 4e-2  # bf16 eps 8e-3
+    for a, b in zip(*runs):
+        assert (a - b).abs().max() <= tol * b.abs().max()
+
+
+def test_grouped_layout_checks_the_sequence():
+    from hjepa.models.utils.layers import Attention, GroupedLayout
+    attn = Attention(8, 2)
+    with pytest.raises(ValueError, match='does not fit a sequence of 9'):
+        attn(torch.randn(1, 9, 8), GroupedLayout(2, 3, 2, 0))
+    # no blocks (a queries-only call): context and queries only
+    out = attn(torch.randn(2, 5, 8), GroupedLayout(3, 0, 0, 2))
+    assert out.shape == (2, 5, 8)
+
+
 @pytest.mark.parametrize('shared', [False, True])
 def test_padded_context_predicts_as_the_unpadded(shared):
     """Padding tokens after a sample's context change nothing: each

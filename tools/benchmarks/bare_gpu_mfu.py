@@ -105,6 +105,8 @@ def build(args, device):
         patch_size=args.patch_size)
     if args.predictor_layers:
         cfg.predictor.num_layers = args.predictor_layers
+    if args.grouped_attention:
+        cfg.predictor.grouped_attention = True
     if args.levels == '1':
         cfg.head.update(levels=[dict(kind='patch')], level_weights=(1.0, ))
     torch.manual_seed(0)
@@ -203,6 +205,7 @@ def main(args) -> dict:
         img_size=args.img_size,
         patch_size=args.patch_size,
         levels=model.num_levels,
+        grouped_attention=model.predictor.grouped_attention,
         batch=args.batch,
         amp=amp,
         compile=not args.no_compile,
@@ -317,6 +320,11 @@ def parse_args(argv=None):
         help='predictor depth (default: the config\'s, 12)')
     parser.add_argument(
         '--levels', default='hierarchy', choices=['hierarchy', '1'])
+    parser.add_argument(
+        '--grouped-attention',
+        action='store_true',
+        help='the predictor attends group by group (grouped_attention=True) '
+        'instead of through its [L, L] mask')
     parser.add_argument('--batch', type=int, default=128)
     parser.add_argument('--steps', type=int, default=20)
     parser.add_argument('--warmup', type=int, default=5)

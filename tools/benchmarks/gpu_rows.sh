@@ -3,7 +3,8 @@
 # ViT-B/16 H-JEPA at 224 px, bf16, every block compiled, at batch 128 (the
 # MFU row), the same eager, the patch level alone (the hierarchy's cost)
 # and batch 256; batches 512 and 1024 (where the host no longer bounds the
-# step) with and without the hierarchy; and the FSDP tests. Each run has
+# step) with and without the hierarchy, and with the predictor attending
+# group by group (--grouped-attention); and the FSDP tests. Each run has
 # its own time limit so that one that hangs in compilation leaves the
 # others their time. Made here first:
 #   python tools/benchmarks/bare_gpu_pack.py --python-version 3.12 \
@@ -24,7 +25,8 @@ M="tools/benchmarks/bare_gpu_mfu.py --wheels work_dirs/bare_wheels"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm \
     --format=csv 2>&1 | tee "$OUT/nvidia_smi.csv"
 ROWS=${ROWS:-"hierarchy_b128 hierarchy_b128_eager patch_only_b128
-    hierarchy_b256 hierarchy_b512 patch_only_b512 hierarchy_b1024 fsdp"}
+    hierarchy_b256 hierarchy_b512 hierarchy_b512_grouped patch_only_b512
+    hierarchy_b1024 fsdp"}
 selected() { [[ " $(echo $ROWS) " == *" $1 "* ]]; }
 run() {  # run NAME SECONDS ARGS...
     local name=$1 limit=$2
@@ -44,6 +46,7 @@ run hierarchy_b128_eager ${T2:-50} --no-compile --no-peak
 run patch_only_b128 ${T3:-80} --levels 1 --no-peak
 run hierarchy_b256 ${T4:-70} --batch 256 --no-peak
 run hierarchy_b512 ${T5:-100} --batch 512 --no-peak --profile
+run hierarchy_b512_grouped ${T9:-90} --batch 512 --no-peak --grouped-attention
 run patch_only_b512 ${T6:-80} --batch 512 --levels 1 --no-peak
 run hierarchy_b1024 ${T7:-110} --batch 1024 --no-peak
 if selected fsdp; then

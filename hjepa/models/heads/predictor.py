@@ -7,8 +7,8 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from hjepa.registry import MODELS
-from ..utils.layers import (TransformerBlock, gather_tokens, init_vit_weights,
-                            rescale_blocks, run_block)
+from ..utils.layers import (GroupedLayout, TransformerBlock, gather_tokens,
+                            init_vit_weights, rescale_blocks, run_block)
 from ..utils.pos_embed import sincos_2d
 
 
@@ -119,6 +119,14 @@ class HJEPAPredictor(BaseModule):
             shared layout (same values, the context stream computed twice).
             Only where queries are predicted beside target blocks; a
             queries-only call (multi-crop) keeps the whole gradient.
+        grouped_attention: In the shared layout, attend group by group
+            (:class:`~hjepa.models.utils.layers.GroupedLayout`: the context,
+            the M blocks each with the context, the queries; no [L, L]
+            mask, so flash attention on a GPU) instead of through the mask.
+            The same model either way; with a padded context
+            (``context_mask``) the mask is used. Off by default: it
+            measured 0.88x on a CPU (the CPU default, one thread) and 1.01x
+            on an H200 (ViT-B/16, batch 512, 18% more memory).
         init_cfg: mmengine initialisation config.
     """
 
@@ -134,6 +142,7 @@ class HJEPAPredictor(BaseModule):
                  shared_context: bool = False,
                  query_attention: str = 'all',
                  query_context_grad: float = 1.0,
+                 grouped_attention: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.grid_size = (grid_size, grid_size) if isinstance(
@@ -154,6 +163,7 @@ class HJEPAPredictor(BaseModule):
                 'shared_context=True (the repeated layout predicts the '
                 'queries inside every block\'s sequence)')
         self.query_context_grad = float(query_context_grad)
+        self.grouped_attention = grouped_attention
         self.embed = nn.Linear(in_dims, embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.register_buffer(
@@ -309,12 +319,23 @@ class HJEPAPredictor(BaseModule):
         B, n_ctx = x.shape[:2]
         n_query = 0 if queries is None else queries.shape[1]
         x = torch.cat([x, tgt] + ([queries] if n_query else []), dim=1)
-        mask = shared_context_mask(n_ctx, M, n_tgt,
-                                   query_groups if n_query else (),
-                                   self.query_attention, x.device)
-        if context_mask is not None:
-            mask = mask & _key_mask(context_mask,
-                                    x.shape[1] - n_ctx)  # [B, 1, L, L]
+        groups = query_groups if n_query else ()
+        if self.grouped_attention and context_mask is None:
+            query_mask = None  # 'all': every query sees the context and all
+            if n_query and self.query_attention != 'all':
+                # the queries' rows of the mask, over the context and queries
+                start = n_ctx + M * n_tgt
+                rows = shared_context_mask(n_ctx, M, n_tgt, groups,
+                                           self.query_attention,
+                                           x.device)[start:]
+                query_mask = torch.cat([rows[:, :n_ctx], rows[:, start:]], 1)
+            mask = GroupedLayout(n_ctx, M, n_tgt, n_query, query_mask)
+        else:
+            mask = shared_context_mask(n_ctx, M, n_tgt, groups,
+                                       self.query_attention, x.device)
+            if context_mask is not None:
+                mask = mask & _key_mask(context_mask,
+                                        x.shape[1] - n_ctx)  # [B, 1, L, L]
         hidden = {}
         for i, block in enumerate(self.blocks):
             x = run_block(block, x, mask, self.with_cp)

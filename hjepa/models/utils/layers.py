@@ -1,6 +1,6 @@
 """Transformer building blocks shared by the encoder and the predictor."""
 from contextlib import nullcontext
-from typing import Optional
+from typing import NamedTuple, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -52,6 +52,59 @@ class Mlp(nn.Module):
         return self.fc2(self.act(self.fc1(x)))
 
 
+class GroupedLayout(NamedTuple):
+    """A sequence ``[ctx | block_1 ... block_M | queries]`` whose groups
+    attend as :func:`~hjepa.models.heads.predictor.shared_context_mask`
+    says, computed group by group instead of through an [L, L] mask.
+
+    Context tokens attend to the context; each block's tokens to the
+    context and their own block (the M blocks as M sequences of
+    ``n_ctx + block_len`` keys); query tokens to the context and to the
+    queries ``query_mask`` [R, n_ctx + R] allows (None: all of them). Each
+    group is one mask-free attention call (but the queries' when
+    ``query_mask`` is given), so a GPU runs flash attention instead of the
+    memory-efficient kernel a mask forces, and no scores are computed for
+    the pairs the mask would drop. Same result as the mask, up to float
+    rounding.
+    """
+    n_ctx: int
+    num_blocks: int
+    block_len: int
+    n_query: int = 0
+    query_mask: Optional[torch.Tensor] = None
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+               attention) -> torch.Tensor:
+        """``attention(q, k, v, mask)`` per group; q, k, v [B, h, L, d]."""
+        c, M, n = self.n_ctx, self.num_blocks, self.block_len
+        B, h, L, d = q.shape
+        e = c + M * n
+        if L != e + self.n_query:
+            raise ValueError(f'{self} does not fit a sequence of {L} tokens')
+        ctx_k, ctx_v = k[:, :, :c], v[:, :, :c]
+        out = [attention(q[:, :, :c], ctx_k, ctx_v, None)]
+
+        def per_block(t):  # [B, h, M * n, d] -> [B * M, h, n, d]
+            return t[:, :,
+                     c:e].unflatten(2, (M, n)).transpose(1, 2).flatten(0, 1)
+
+        def with_context(ctx, t):  # keys of each block: context, then block
+            ctx = ctx.unsqueeze(1).expand(B, M, h, c, d).flatten(0, 1)
+            return torch.cat([ctx, per_block(t)], 2)
+
+        if M * n:
+            blocks = attention(
+                per_block(q), with_context(ctx_k, k), with_context(ctx_v, v),
+                None)  # [B*M, h, n, d]
+            out.append(
+                blocks.unflatten(0, (B, M)).transpose(1, 2).flatten(2, 3))
+        if self.n_query:
+            out.append(
+                attention(q[:, :, e:], torch.cat([ctx_k, k[:, :, e:]], 2),
+                          torch.cat([ctx_v, v[:, :, e:]], 2), self.query_mask))
+        return torch.cat(out, 2)
+
+
 class Attention(nn.Module):
     """Multi-head self-attention on ``F.scaled_dot_product_attention``."""
 
@@ -71,20 +124,26 @@ class Attention(nn.Module):
                 x: torch.Tensor,
                 mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Attend over tokens [B, N, C]; ``mask`` [N, N] (or broadcastable
-        to [B, heads, N, N]) is True where a query may attend to a key."""
+        to [B, heads, N, N]) is True where a query may attend to a key, or a
+        :class:`GroupedLayout`."""
         B, N, C = x.shape
         qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x [B, h, N, C/h]
-        if x.device.type == 'cpu' and q.dtype != torch.float32:
-            out = self._math_attention(q, k, v, mask)
+        if isinstance(mask, GroupedLayout):
+            out = mask.attend(q, k, v, self._attention)
         else:
-            backends = (
-                sdpa_kernel(CUDA_SDPA_BACKENDS)
-                if x.is_cuda else nullcontext())
-            with backends:
-                out = F.scaled_dot_product_attention(
-                    q, k, v, attn_mask=mask)  # [B, h, N, C/h]
+            out = self._attention(q, k, v, mask)  # [B, h, N, C/h]
         return self.proj(out.transpose(1, 2).reshape(B, N, C))
+
+    @classmethod
+    def _attention(cls, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                   mask: Optional[torch.Tensor]) -> torch.Tensor:
+        if q.device.type == 'cpu' and q.dtype != torch.float32:
+            return cls._math_attention(q, k, v, mask)
+        backends = (
+            sdpa_kernel(CUDA_SDPA_BACKENDS) if q.is_cuda else nullcontext())
+        with backends:
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
 
     @staticmethod
     def _math_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -122,16 +181,18 @@ class TransformerBlock(nn.Module):
         self.drop_path = DropPath(
             drop_path) if drop_path > 0 else nn.Identity()
 
-    def forward(self,
-                x: torch.Tensor,
-                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+            self,
+            x: torch.Tensor,
+            mask: Union[torch.Tensor, GroupedLayout,
+                        None] = None) -> torch.Tensor:
         x = x + self.drop_path(self.attn(self.norm1(x), mask))
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
 def run_block(block: nn.Module,
               x: torch.Tensor,
-              mask: Optional[torch.Tensor] = None,
+              mask: Union[torch.Tensor, GroupedLayout, None] = None,
               with_cp: bool = False) -> torch.Tensor:
     """``block(x, mask)``, with activation checkpointing when asked and a
     backward pass will follow: the block's activations are recomputed in
