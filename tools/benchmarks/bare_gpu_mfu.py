@@ -133,6 +133,9 @@ def main(args) -> dict:
     from pretrain_throughput import (machine, matmul_peak, sync,
                                      synthetic_batches)
 
+    # env_cfg.cudnn_benchmark of a config: cuDNN times its convolution
+    # kernels (the patch embedding) once per shape
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     device = args.device
     if device == 'auto':
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -206,6 +209,7 @@ def main(args) -> dict:
         patch_size=args.patch_size,
         levels=model.num_levels,
         grouped_attention=model.predictor.grouped_attention,
+        cudnn_benchmark=args.cudnn_benchmark,
         batch=args.batch,
         amp=amp,
         compile=not args.no_compile,
@@ -320,6 +324,10 @@ def parse_args(argv=None):
         help='predictor depth (default: the config\'s, 12)')
     parser.add_argument(
         '--levels', default='hierarchy', choices=['hierarchy', '1'])
+    parser.add_argument(
+        '--cudnn-benchmark',
+        action='store_true',
+        help='torch.backends.cudnn.benchmark (env_cfg.cudnn_benchmark)')
     parser.add_argument(
         '--grouped-attention',
         action='store_true',

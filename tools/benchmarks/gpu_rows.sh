@@ -4,7 +4,8 @@
 # MFU row), the same eager, the patch level alone (the hierarchy's cost)
 # and batch 256; batches 512 and 1024 (where the host no longer bounds the
 # step) with and without the hierarchy, and with the predictor attending
-# group by group (--grouped-attention); and the FSDP tests. Each run has
+# group by group (--grouped-attention) or with cuDNN's benchmark mode
+# (--cudnn-benchmark); and the FSDP tests. Each run has
 # its own time limit so that one that hangs in compilation leaves the
 # others their time. Made here first:
 #   python tools/benchmarks/bare_gpu_pack.py --python-version 3.12 \
@@ -25,8 +26,8 @@ M="tools/benchmarks/bare_gpu_mfu.py --wheels work_dirs/bare_wheels"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm \
     --format=csv 2>&1 | tee "$OUT/nvidia_smi.csv"
 ROWS=${ROWS:-"hierarchy_b128 hierarchy_b128_eager patch_only_b128
-    hierarchy_b256 hierarchy_b512 hierarchy_b512_grouped patch_only_b512
-    hierarchy_b1024 fsdp"}
+    hierarchy_b256 hierarchy_b512 hierarchy_b512_grouped
+    hierarchy_b512_cudnn_bench patch_only_b512 hierarchy_b1024 fsdp"}
 selected() { [[ " $(echo $ROWS) " == *" $1 "* ]]; }
 run() {  # run NAME SECONDS ARGS...
     local name=$1 limit=$2
@@ -47,6 +48,8 @@ run patch_only_b128 ${T3:-80} --levels 1 --no-peak
 run hierarchy_b256 ${T4:-70} --batch 256 --no-peak
 run hierarchy_b512 ${T5:-100} --batch 512 --no-peak --profile
 run hierarchy_b512_grouped ${T9:-90} --batch 512 --no-peak --grouped-attention
+run hierarchy_b512_cudnn_bench ${T10:-100} --batch 512 --no-peak --profile \
+    --cudnn-benchmark
 run patch_only_b512 ${T6:-80} --batch 512 --levels 1 --no-peak
 run hierarchy_b1024 ${T7:-110} --batch 1024 --no-peak
 if selected fsdp; then
