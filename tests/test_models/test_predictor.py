@@ -111,6 +111,8 @@ def test_grouped_attention_equals_the_mask(query_attention, dtype):
 
 def test_grouped_layout_checks_the_sequence():
     from hjepa.models.utils.layers import Attention, GroupedLayout
+    with pytest.raises(ValueError, match='needs shared_context=True'):
+        HJEPAPredictor(16, 8, 1, 2, grid_size=8, grouped_attention=True)
     attn = Attention(8, 2)
     with pytest.raises(ValueError, match='does not fit a sequence of 9'):
         attn(torch.randn(1, 9, 8), GroupedLayout(2, 3, 2, 0))

@@ -163,6 +163,10 @@ class HJEPAPredictor(BaseModule):
                 'shared_context=True (the repeated layout predicts the '
                 'queries inside every block\'s sequence)')
         self.query_context_grad = float(query_context_grad)
+        if grouped_attention and not shared_context:
+            raise ValueError(
+                'grouped_attention=True needs shared_context=True (the '
+                'repeated layout has no mask to replace)')
         self.grouped_attention = grouped_attention
         self.embed = nn.Linear(in_dims, embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
