@@ -23,11 +23,18 @@ PY=${PY:-python3}
 export PYTHONUNBUFFERED=1
 export TORCHINDUCTOR_CACHE_DIR=${TORCHINDUCTOR_CACHE_DIR:-/tmp/hjepa_inductor}
 M="tools/benchmarks/bare_gpu_mfu.py --wheels work_dirs/bare_wheels"
+KNOWN="hierarchy_b128 hierarchy_b128_eager patch_only_b128 hierarchy_b256
+    hierarchy_b512 hierarchy_b512_grouped hierarchy_b512_cudnn_bench
+    patch_only_b512 hierarchy_b1024 fsdp"
+ROWS=${ROWS:-$KNOWN}
+for name in $ROWS; do  # a misspelt row would otherwise run nothing, exit 0
+    if [[ " $(echo $KNOWN) " != *" $name "* ]]; then
+        echo "ROWS: unknown row '$name'; the rows are: $(echo $KNOWN)" >&2
+        exit 2
+    fi
+done
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm \
     --format=csv 2>&1 | tee "$OUT/nvidia_smi.csv"
-ROWS=${ROWS:-"hierarchy_b128 hierarchy_b128_eager patch_only_b128
-    hierarchy_b256 hierarchy_b512 hierarchy_b512_grouped
-    hierarchy_b512_cudnn_bench patch_only_b512 hierarchy_b1024 fsdp"}
 selected() { [[ " $(echo $ROWS) " == *" $1 "* ]]; }
 run() {  # run NAME SECONDS ARGS...
     local name=$1 limit=$2
@@ -54,16 +61,17 @@ run patch_only_b512 ${T6:-80} --batch 512 --levels 1 --no-peak
 run hierarchy_b1024 ${T7:-110} --batch 1024 --no-peak
 if selected fsdp; then
     # pytest and hjepa.models' dependencies from the carried wheels, after
-    # what the machine has (as bare_gpu_mfu.py --wheels does)
-    site=$(mktemp -d)
+    # what the machine has (bare_gpu_mfu.unpack_wheels, as --wheels does);
+    # without a GPU the tests would all skip, so that is a failure here
     echo "=== fsdp: tests/test_models/test_fsdp.py"
-    timeout ${T8:-120} $PY -c "import glob, sys, zipfile
-for w in glob.glob('work_dirs/bare_wheels/*.whl'):
-    zipfile.ZipFile(w).extractall(sys.argv[1])
-sys.path[:0] = ['.']
-sys.path.append(sys.argv[1])
-import pytest
-sys.exit(pytest.main(sys.argv[2:]))" "$site" --noconftest -p no:cacheprovider \
+    timeout ${T8:-120} $PY -c "import sys
+sys.path[:0] = ['.', 'tools/benchmarks']
+from bare_gpu_mfu import unpack_wheels
+unpack_wheels('work_dirs/bare_wheels')
+import pytest, torch
+if not torch.cuda.is_available():
+    sys.exit('fsdp: torch sees no GPU here; the FSDP tests need one')
+sys.exit(pytest.main(sys.argv[1:]))" --noconftest -p no:cacheprovider \
         -q -rs tests/test_models/test_fsdp.py >"$OUT/fsdp.log" 2>&1
     rc=$?
     tail -n 25 "$OUT/fsdp.log"
