@@ -7,7 +7,10 @@
 # - the coarse levels on a predictor of their own (`query_predictor`, the
 #   same size): they train the encoder, not the block predictor;
 # - the same with a 2-block predictor of their own (half the extra step);
-# - the coarse gradient into the encoder scaled by 0.25.
+# - the coarse gradient into the encoder scaled by 0.25;
+# - the coarse levels on weights of their own inside the shared predictor
+#   (`multiway`: their own norms, projections and MLPs, attention over the
+#   same sequence), no second pass over the context.
 #   python tools/analysis_tools/ablation.py \
 #       configs/ablations/coarse_gradient_paths.py --parallel 2 --seeds 0 \
 #       --arms NAME NAME
@@ -44,4 +47,9 @@ arms = [
         name='H-JEPA, coarse gradient x0.25 at the encoder',
         config=_cfg,
         cfg_options={'model.predictor.query_context_grad': 0.25}),
+    dict(
+        name='H-JEPA, multiway predictor (coarse levels on weights of '
+        'their own)',
+        config=_cfg,
+        cfg_options={'model.predictor.multiway': True}),
 ]

@@ -225,3 +225,75 @@ def test_query_context_grad_is_checked():
             query_context_grad=1.5)
     with pytest.raises(ValueError, match='needs shared_context=True'):
         HJEPAPredictor(16, 8, 1, 2, grid_size=8, query_context_grad=0.0)
+
+
+def multiway_predictor(layers=2, grouped=False):
+    torch.manual_seed(0)
+    p = HJEPAPredictor(
+        16,
+        8,
+        layers,
+        2,
+        grid_size=8,
+        shared_context=True,
+        grouped_attention=grouped,
+        multiway=True)
+    p.init_weights()
+    return p
+
+
+@pytest.mark.parametrize('grouped', [False, True])
+def test_multiway_with_copied_weights_is_the_shared_predictor(grouped):
+    """The query tokens' own weights set to the shared ones: the same
+    predictions as one set of weights for every token."""
+    ctx, ci, ti = inputs()
+    queries = torch.randn(1, 5, 8)
+    shared = predictor(True, layers=2)
+    multi = multiway_predictor(grouped=grouped)
+    state = shared.state_dict()
+    for k, v in shared.state_dict().items():
+        if k.startswith('blocks.'):
+            state['query_' + k] = v
+    state['query_norm.weight'], state['query_norm.bias'] = (
+        state['norm.weight'], state['norm.bias'])
+    state['query_proj.weight'], state['query_proj.bias'] = (
+        state['proj.weight'], state['proj.bias'])
+    multi.load_state_dict(state)
+    b0, q0 = shared(ctx, ci, ti, queries=queries, query_groups=(4, 1))
+    b1, q1 = multi(ctx, ci, ti, queries=queries, query_groups=(4, 1))
+    torch.testing.assert_close(b1, b0, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(q1, q0, rtol=1e-5, atol=1e-6)
+
+
+def test_multiway_keeps_the_blocks_and_the_queries_weights_apart():
+    """The blocks are predicted as without queries, by the shared weights
+    alone; the queries read the context through the shared weights (their
+    gradient reaches the context and the context's projections) and train
+    their own weights, which the blocks' loss never touches."""
+    ctx, ci, ti = inputs()
+    queries = torch.randn(1, 5, 8)
+    p = multiway_predictor()
+    alone, none = p(ctx, ci, ti)
+    assert none is None
+    c = ctx.clone().requires_grad_()
+    blocks, out = p(c, ci, ti, queries=queries, query_groups=(4, 1))
+    assert out.shape == (2, 5, 16)
+    torch.testing.assert_close(blocks, alone, rtol=1e-5, atol=1e-6)
+    blocks.square().sum().backward(retain_graph=True)
+    assert all(q.grad is None or q.grad.abs().sum() == 0
+               for q in p.query_blocks.parameters())
+    assert p.query_proj.weight.grad is None
+    p.zero_grad()
+    c.grad = None
+    out.square().sum().backward()
+    assert c.grad.abs().sum() > 0
+    assert p.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
+    assert p.query_blocks[0].mlp.fc1.weight.grad.abs().sum() > 0
+    assert p.query_proj.weight.grad.abs().sum() > 0
+    # the blocks' own final projection is not the queries'
+    assert p.proj.weight.grad is None or p.proj.weight.grad.abs().sum() == 0
+
+
+def test_multiway_needs_the_shared_layout():
+    with pytest.raises(ValueError, match='multiway=True needs shared_context'):
+        HJEPAPredictor(16, 8, 1, 2, grid_size=8, multiway=True)

@@ -127,6 +127,14 @@ class HJEPAPredictor(BaseModule):
             (``context_mask``) the mask is used. Off by default: it
             measured 0.88x on a CPU (the CPU default, one thread) and 1.01x
             on an H200 (ViT-B/16, batch 512, 18% more memory).
+        multiway: In the shared layout, the query tokens go through weights
+            of their own (a multiway transformer, as in VLMo and BEiT-3:
+            per block their own norms, attention projections and MLP, and
+            their own final norm and projection) while attending over the
+            same sequence: the coarse levels stop sharing the block
+            predictor's weights without a second pass over the context (as
+            a separate ``query_predictor`` of the algorithm makes). The
+            context and the blocks are predicted as without queries.
         init_cfg: mmengine initialisation config.
     """
 
@@ -143,6 +151,7 @@ class HJEPAPredictor(BaseModule):
                  query_attention: str = 'all',
                  query_context_grad: float = 1.0,
                  grouped_attention: bool = False,
+                 multiway: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.grid_size = (grid_size, grid_size) if isinstance(
@@ -168,6 +177,11 @@ class HJEPAPredictor(BaseModule):
                 'grouped_attention=True needs shared_context=True (the '
                 'repeated layout has no mask to replace)')
         self.grouped_attention = grouped_attention
+        if multiway and not shared_context:
+            raise ValueError(
+                'multiway=True needs shared_context=True (the repeated layout '
+                'predicts the queries inside every block\'s sequence)')
+        self.multiway = multiway
         self.embed = nn.Linear(in_dims, embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.register_buffer(
@@ -181,6 +195,13 @@ class HJEPAPredictor(BaseModule):
         ])
         self.norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.proj = nn.Linear(embed_dims, in_dims)
+        if multiway:  # the query tokens' own weights
+            self.query_blocks = nn.ModuleList([
+                TransformerBlock(embed_dims, num_heads, mlp_ratio, True,
+                                 dpr[i]) for i in range(num_layers)
+            ])
+            self.query_norm = nn.LayerNorm(embed_dims, eps=1e-6)
+            self.query_proj = nn.Linear(embed_dims, in_dims)
 
     def init_weights(self) -> None:
         if self.init_cfg is not None:
@@ -189,6 +210,8 @@ class HJEPAPredictor(BaseModule):
         self.apply(init_vit_weights)
         nn.init.trunc_normal_(self.mask_token, std=0.02)
         rescale_blocks(self.blocks)
+        if self.multiway:
+            rescale_blocks(self.query_blocks)
 
     def position_embedding(self, grid_size) -> torch.Tensor:
         """Position embedding [1, H*W, D_pred] for a patch grid."""
@@ -341,11 +364,19 @@ class HJEPAPredictor(BaseModule):
                 mask = mask & _key_mask(context_mask,
                                         x.shape[1] - n_ctx)  # [B, 1, L, L]
         hidden = {}
+        multiway = self.multiway and n_query
         for i, block in enumerate(self.blocks):
-            x = run_block(block, x, mask, self.with_cp)
+            x = run_block(block, x, mask, self.with_cp,
+                          self.query_blocks[i] if multiway else None, n_query)
             if i in hidden_layers:
                 hidden[i] = x[:, n_ctx:n_ctx + M * n_tgt].reshape(
                     B * M, n_tgt, x.shape[-1])
-        x = self.proj(self.norm(x[:, n_ctx:]))  # [B, M*N_tgt + R, D_in]
-        pred = x[:, :M * n_tgt].reshape(B * M, n_tgt, x.shape[-1])
-        return pred, x[:, M * n_tgt:] if n_query else None, hidden
+        end = n_ctx + M * n_tgt
+        if multiway:
+            pred = self.proj(self.norm(x[:, n_ctx:end]))
+            query_pred = self.query_proj(self.query_norm(x[:, end:]))
+        else:
+            x = self.proj(self.norm(x[:, n_ctx:]))  # [B, M*N_tgt + R, D_in]
+            pred, query_pred = x[:, :M * n_tgt], x[:, M * n_tgt:]
+        pred = pred.reshape(B * M, n_tgt, pred.shape[-1])
+        return pred, query_pred if n_query else None, hidden

@@ -126,14 +126,24 @@ class Attention(nn.Module):
         """Attend over tokens [B, N, C]; ``mask`` [N, N] (or broadcastable
         to [B, heads, N, N]) is True where a query may attend to a key, or a
         :class:`GroupedLayout`."""
-        B, N, C = x.shape
-        qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads)
+        return self.proj(self.attend_qkv(self.qkv(x), mask))
+
+    def attend_qkv(
+            self,
+            qkv: torch.Tensor,
+            mask: Union[torch.Tensor, GroupedLayout,
+                        None] = None) -> torch.Tensor:
+        """Attention of projected tokens ``qkv`` [B, N, 3C]; the heads'
+        outputs concatenated [B, N, C], before the output projection."""
+        B, N, C3 = qkv.shape
+        C = C3 // 3
+        qkv = qkv.reshape(B, N, 3, self.num_heads, C // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x [B, h, N, C/h]
         if isinstance(mask, GroupedLayout):
             out = mask.attend(q, k, v, self._attention)
         else:
             out = self._attention(q, k, v, mask)  # [B, h, N, C/h]
-        return self.proj(out.transpose(1, 2).reshape(B, N, C))
+        return out.transpose(1, 2).reshape(B, N, C)
 
     @classmethod
     def _attention(cls, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -190,17 +200,52 @@ class TransformerBlock(nn.Module):
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
+def multiway_block(
+        block: TransformerBlock,
+        query_block: TransformerBlock,
+        x: torch.Tensor,
+        n_query: int,
+        mask: Union[torch.Tensor, GroupedLayout, None] = None) -> torch.Tensor:
+    """One layer of a multiway transformer (VLMo, BEiT-3): the last
+    ``n_query`` tokens of ``x`` [B, L, C] go through ``query_block``'s
+    norms, projections and MLP, the others through ``block``'s; attention
+    runs over the whole sequence (``mask`` as for ``block(x, mask)``).
+
+    With ``query_block`` a copy of ``block`` (and no stochastic depth,
+    which draws its own samples for each part) this is ``block(x, mask)``.
+    """
+    n = x.shape[1] - n_query
+    x_main, x_q = x[:, :n], x[:, n:]
+    qkv = torch.cat([
+        block.attn.qkv(block.norm1(x_main)),
+        query_block.attn.qkv(query_block.norm1(x_q))
+    ], 1)
+    out = block.attn.attend_qkv(qkv, mask)
+    x_main = x_main + block.drop_path(block.attn.proj(out[:, :n]))
+    x_q = x_q + query_block.drop_path(query_block.attn.proj(out[:, n:]))
+    x_main = x_main + block.drop_path(block.mlp(block.norm2(x_main)))
+    x_q = x_q + query_block.drop_path(query_block.mlp(query_block.norm2(x_q)))
+    return torch.cat([x_main, x_q], 1)
+
+
 def run_block(block: nn.Module,
               x: torch.Tensor,
               mask: Union[torch.Tensor, GroupedLayout, None] = None,
-              with_cp: bool = False) -> torch.Tensor:
+              with_cp: bool = False,
+              query_block: Optional[TransformerBlock] = None,
+              n_query: int = 0) -> torch.Tensor:
     """``block(x, mask)``, with activation checkpointing when asked and a
     backward pass will follow: the block's activations are recomputed in
     the backward pass instead of being kept (less memory, ~1/3 more
-    compute)."""
+    compute). With ``query_block``, the last ``n_query`` tokens go through
+    it (:func:`multiway_block`)."""
+    if query_block is not None:
+        fn, args = multiway_block, (block, query_block, x, n_query, mask)
+    else:
+        fn, args = block, (x, mask)
     if with_cp and torch.is_grad_enabled() and x.requires_grad:
-        return checkpoint(block, x, mask, use_reentrant=False)
-    return block(x, mask)
+        return checkpoint(fn, *args, use_reentrant=False)
+    return fn(*args)
 
 
 def init_vit_weights(module: nn.Module, std: float = 0.02) -> None:
