@@ -297,3 +297,21 @@ def test_multiway_keeps_the_blocks_and_the_queries_weights_apart():
 def test_multiway_needs_the_shared_layout():
     with pytest.raises(ValueError, match='multiway=True needs shared_context'):
         HJEPAPredictor(16, 8, 1, 2, grid_size=8, multiway=True)
+
+
+def test_multiway_with_activation_checkpointing_is_the_same():
+    """``with_cp`` recomputes both weight sets' activations: the same
+    predictions and gradients."""
+    ctx, ci, ti = inputs()
+    queries = torch.randn(1, 5, 8)
+    plain, cp = multiway_predictor(), multiway_predictor()
+    cp.with_cp = True
+    grads = []
+    for p in (plain, cp):
+        c = ctx.clone().requires_grad_()
+        blocks, out = p(c, ci, ti, queries=queries, query_groups=(4, 1))
+        (blocks.square().sum() + out.square().sum()).backward()
+        grads.append(
+            (blocks, out, c.grad, p.query_blocks[1].attn.qkv.weight.grad))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -127,3 +127,8 @@ def test_pace_from_fits_iterations_to_how_fast_the_arm_really_trained(
     job = dict(arm=arm, seed=2, dir=str(tmp_path / 'now' / 'H_own' / 'seed2'))
     with pytest.raises(FileNotFoundError, match='seed2/result.json'):
         tool.run_job(job, 9 * 60.0, args, None, 1)
+    # --pace-seed 1: a seed that did not run there takes seed 1's pace
+    args.pace_seed = 1
+    r = tool.run_job(job, 9 * 60.0, args, None, 1)
+    assert (r['seed'], r['iterations'], r['paced_from']) == (2, 1152,
+                                                             str(earlier))

@@ -104,6 +104,12 @@ def parse_args():
         'that arms whose training ran slower than their timed steps get '
         'fewer iterations this time')
     parser.add_argument(
+        '--pace-seed',
+        type=int,
+        help='with --pace-from: take every job\'s pace from this seed of '
+        'its arm there (default: its own seed), to pace a seed that did '
+        'not run there')
+    parser.add_argument(
         '--work-dir',
         help='default: work_dirs/ablations/'
         '<ablation file name>')
@@ -238,7 +244,9 @@ def run_job(job: dict, budget_s: float, args, cores, threads) -> dict:
 
     paced_from = None
     if args.pace_from:
-        paced_from = job_dir(args.pace_from, job['arm']['name'], job['seed'])
+        pace_seed = getattr(args, 'pace_seed', None)
+        paced_from = job_dir(args.pace_from, job['arm']['name'],
+                             job['seed'] if pace_seed is None else pace_seed)
         s_per_iter = observed_pace(paced_from)
     else:
         timing = osp.join(d, 'timing.json')
@@ -384,6 +392,9 @@ def plot(work_dir: str, rows) -> None:
 
 def main():
     args = parse_args()
+    if args.pace_seed is not None and not args.pace_from:
+        raise SystemExit(f'--pace-seed {args.pace_seed} needs --pace-from '
+                         '(the work dir whose runs set the pace)')
     sys.path.insert(0, REPO)
     ablation = load_ablation(args.ablation, args)
     name = osp.splitext(osp.basename(args.ablation))[0]
