@@ -134,7 +134,11 @@ class HJEPAPredictor(BaseModule):
             same sequence: the coarse levels stop sharing the block
             predictor's weights without a second pass over the context (as
             a separate ``query_predictor`` of the algorithm makes). The
-            context and the blocks are predicted as without queries.
+            context and the blocks are predicted as without queries. Off
+            by default: on CIFAR-10 at 60 minutes it learned as much as a
+            separate query predictor (README), at 1.11x the shared
+            predictor's step on one CPU thread (same FLOPs, more and
+            smaller kernels).
         init_cfg: mmengine initialisation config.
     """
 
