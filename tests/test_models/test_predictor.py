@@ -23,9 +23,10 @@ def test_shared_mask_keeps_blocks_apart():
         shared_context_mask(2, 2, 1, (), 'some')
 
 
-def predictor(shared, layers=1):
+def predictor(shared, layers=1, **kwargs):
     torch.manual_seed(0)
-    p = HJEPAPredictor(16, 8, layers, 2, grid_size=8, shared_context=shared)
+    p = HJEPAPredictor(
+        16, 8, layers, 2, grid_size=8, shared_context=shared, **kwargs)
     p.init_weights()
     return p
 
@@ -228,18 +229,7 @@ def test_query_context_grad_is_checked():
 
 
 def multiway_predictor(layers=2, grouped=False):
-    torch.manual_seed(0)
-    p = HJEPAPredictor(
-        16,
-        8,
-        layers,
-        2,
-        grid_size=8,
-        shared_context=True,
-        grouped_attention=grouped,
-        multiway=True)
-    p.init_weights()
-    return p
+    return predictor(True, layers, grouped_attention=grouped, multiway=True)
 
 
 @pytest.mark.parametrize('grouped', [False, True])

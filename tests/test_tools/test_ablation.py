@@ -114,6 +114,7 @@ def test_pace_from_fits_iterations_to_how_fast_the_arm_really_trained(
     monkeypatch.setattr(tool, 'run', fake_run)
     args = Namespace(
         pace_from=str(tmp_path / 'earlier'),
+        pace_seed=None,
         margin=1.0,
         timing_steps=5,
         linear_probe=False)

@@ -244,9 +244,8 @@ def run_job(job: dict, budget_s: float, args, cores, threads) -> dict:
 
     paced_from = None
     if args.pace_from:
-        pace_seed = getattr(args, 'pace_seed', None)
-        paced_from = job_dir(args.pace_from, job['arm']['name'],
-                             job['seed'] if pace_seed is None else pace_seed)
+        seed = job['seed'] if args.pace_seed is None else args.pace_seed
+        paced_from = job_dir(args.pace_from, job['arm']['name'], seed)
         s_per_iter = observed_pace(paced_from)
     else:
         timing = osp.join(d, 'timing.json')
