@@ -31,7 +31,8 @@ def build(levels=QUERY_LEVELS,
             embed_dims=96,
             num_layers=pred_layers,
             num_heads=3,
-            shared_context=shared),
+            shared_context=shared,
+            **kwargs.pop('predictor', {})),
         masker=dict(type='MultiBlockMasker'),
         head=dict(
             type='HierarchicalLatentHead',
@@ -507,3 +508,23 @@ def test_query_predictor_keeps_the_coarse_levels_off_the_predictor():
         build(query_predictor=dict(qp, embed_dims=48, num_heads=3))
     with pytest.raises(ValueError, match='needs region levels'):
         build(levels=[PATCH], weights=(1.0, ), query_predictor=qp)
+
+
+def test_multiway_predictor_needs_query_levels_of_its_own():
+    """The multiway predictor's query weights must be trained: without
+    region levels, or with the queries on a query_predictor, nothing would
+    reach them (and DDP would stop on their missing gradients)."""
+    model = build(predictor=dict(multiway=True))
+    losses = model(torch.randn(2, 3, 32, 32), mode='loss')
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    assert all(p.grad is not None for p in model.predictor.parameters())
+    with pytest.raises(ValueError, match='the head has no region levels'):
+        build(levels=[PATCH], weights=(1.0, ), predictor=dict(multiway=True))
+    qp = dict(
+        type='HJEPAPredictor',
+        embed_dims=96,
+        num_layers=1,
+        num_heads=3,
+        shared_context=True)
+    with pytest.raises(ValueError, match='would never be used'):
+        build(predictor=dict(multiway=True), query_predictor=qp)

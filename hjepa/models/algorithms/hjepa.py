@@ -153,6 +153,19 @@ class HJEPA(BaseModel):
                 raise ValueError(
                     'query_predictor needs region levels in the head to '
                     f'predict; its levels are {self.head.level_names()}')
+        if getattr(self.predictor, 'multiway', False):
+            # the query weights would never be used (and DDP without
+            # find_unused_parameters stops on parameters without gradients)
+            if not self.head.region_levels:
+                raise ValueError(
+                    'predictor multiway=True gives the query tokens of the '
+                    'region levels weights of their own; the head has no '
+                    f'region levels (levels {self.head.level_names()})')
+            if self.query_predictor is not None:
+                raise ValueError(
+                    'predictor multiway=True and a query_predictor: the '
+                    'query tokens go to the query_predictor, so the '
+                    "predictor's query weights would never be used; set one")
         self.masker = _build(masker)
         self.context_augment = None
         if context_augment is not None:
