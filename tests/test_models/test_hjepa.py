@@ -13,6 +13,13 @@ QUERY_LEVELS = [
     PATCH, dict(kind='region', grid=2),
     dict(kind='region', grid=1)
 ]
+# a predictor of their own for the region levels' query tokens
+QUERY_PREDICTOR = dict(
+    type='HJEPAPredictor',
+    embed_dims=96,
+    num_layers=1,
+    num_heads=3,
+    shared_context=True)
 
 
 def build(levels=QUERY_LEVELS,
@@ -486,12 +493,7 @@ def test_the_runner_seed_is_the_model_seed(tmp_path, cifar_root):
 def test_query_predictor_keeps_the_coarse_levels_off_the_predictor():
     """With a predictor of their own the region levels train it and the
     context encoder, never the block predictor; level 0 the reverse."""
-    qp = dict(
-        type='HJEPAPredictor',
-        embed_dims=96,
-        num_layers=1,
-        num_heads=3,
-        shared_context=True)
+    qp = QUERY_PREDICTOR
     model = build(query_predictor=qp)
     model.train()
     x = torch.randn(4, 3, 32, 32)
@@ -520,11 +522,6 @@ def test_multiway_predictor_needs_query_levels_of_its_own():
     assert all(p.grad is not None for p in model.predictor.parameters())
     with pytest.raises(ValueError, match='the head has no region levels'):
         build(levels=[PATCH], weights=(1.0, ), predictor=dict(multiway=True))
-    qp = dict(
-        type='HJEPAPredictor',
-        embed_dims=96,
-        num_layers=1,
-        num_heads=3,
-        shared_context=True)
+    qp = QUERY_PREDICTOR
     with pytest.raises(ValueError, match='would never be used'):
         build(predictor=dict(multiway=True), query_predictor=qp)
