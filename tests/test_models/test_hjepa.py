@@ -522,6 +522,5 @@ def test_multiway_predictor_needs_query_levels_of_its_own():
     assert all(p.grad is not None for p in model.predictor.parameters())
     with pytest.raises(ValueError, match='the head has no region levels'):
         build(levels=[PATCH], weights=(1.0, ), predictor=dict(multiway=True))
-    qp = QUERY_PREDICTOR
     with pytest.raises(ValueError, match='would never be used'):
-        build(predictor=dict(multiway=True), query_predictor=qp)
+        build(predictor=dict(multiway=True), query_predictor=QUERY_PREDICTOR)
