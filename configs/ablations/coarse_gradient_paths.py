@@ -10,7 +10,8 @@
 # - the coarse gradient into the encoder scaled by 0.25;
 # - the coarse levels on weights of their own inside the shared predictor
 #   (`multiway`: their own norms, projections and MLPs, attention over the
-#   same sequence), no second pass over the context.
+#   same sequence), no second pass over the context;
+# - the same with the centred 2x2 regions alone (4 query tokens, not 20).
 #   python tools/analysis_tools/ablation.py \
 #       configs/ablations/coarse_gradient_paths.py --parallel 2 --seeds 0 \
 #       --arms NAME NAME
@@ -52,4 +53,15 @@ arms = [
         'their own)',
         config=_cfg,
         cfg_options={'model.predictor.multiway': True}),
+    dict(
+        name='H-JEPA, multiway predictor, centred 2x2 regions only',
+        config=_cfg,
+        cfg_options={
+            'model.predictor.multiway':
+            True,
+            'model.head.levels':
+            [dict(kind='patch'),
+             dict(kind='region', grid=2, center=True)],
+            'model.head.level_weights': (1.0, 0.5)
+        }),
 ]

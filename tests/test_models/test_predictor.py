@@ -232,14 +232,31 @@ def multiway_predictor(layers=2, grouped=False):
     return predictor(True, layers, grouped_attention=grouped, multiway=True)
 
 
-@pytest.mark.parametrize('grouped', [False, True])
-def test_multiway_with_copied_weights_is_the_shared_predictor(grouped):
+@pytest.mark.parametrize('grouped,attention,padded', [(False, 'all', False),
+                                                      (True, 'all', False),
+                                                      (False, 'finer', False),
+                                                      (True, 'level', False),
+                                                      (False, 'all', True),
+                                                      (False, 'level', True)])
+def test_multiway_with_copied_weights_is_the_shared_predictor(
+        grouped, attention, padded):
     """The query tokens' own weights set to the shared ones: the same
-    predictions as one set of weights for every token."""
+    predictions as one set of weights for every token in one sequence,
+    whichever queries a query attends to and with a padded context (the
+    multiway queries run as a stream of their own)."""
     ctx, ci, ti = inputs()
     queries = torch.randn(1, 5, 8)
-    shared = predictor(True, layers=2)
-    multi = multiway_predictor(grouped=grouped)
+    call = dict(queries=queries, query_groups=(4, 1))
+    if padded:  # the last context token of sample 0 is padding
+        call['context_mask'] = torch.tensor([[True, True, True, False],
+                                             [True, True, True, True]])
+    shared = predictor(True, layers=2, query_attention=attention)
+    multi = predictor(
+        True,
+        2,
+        grouped_attention=grouped,
+        multiway=True,
+        query_attention=attention)
     state = shared.state_dict()
     for k, v in shared.state_dict().items():
         if k.startswith('blocks.'):
@@ -249,10 +266,16 @@ def test_multiway_with_copied_weights_is_the_shared_predictor(grouped):
     state['query_proj.weight'], state['query_proj.bias'] = (
         state['proj.weight'], state['proj.bias'])
     multi.load_state_dict(state)
-    b0, q0 = shared(ctx, ci, ti, queries=queries, query_groups=(4, 1))
-    b1, q1 = multi(ctx, ci, ti, queries=queries, query_groups=(4, 1))
+    b0, q0 = shared(ctx, ci, ti, **call)
+    b1, q1 = multi(ctx, ci, ti, **call)
     torch.testing.assert_close(b1, b0, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(q1, q0, rtol=1e-5, atol=1e-6)
+    if padded:  # the padding token's value reaches no prediction
+        ctx = ctx.clone()
+        ctx[0, 3] += 10.0
+        b2, q2 = multi(ctx, ci, ti, **call)
+        torch.testing.assert_close(b2, b1, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(q2, q1, rtol=1e-5, atol=1e-6)
 
 
 def test_multiway_keeps_the_blocks_and_the_queries_weights_apart():

@@ -8,7 +8,8 @@ from mmengine.model import BaseModule
 
 from hjepa.registry import MODELS
 from ..utils.layers import (GroupedLayout, TransformerBlock, gather_tokens,
-                            init_vit_weights, rescale_blocks, run_block)
+                            init_vit_weights, rescale_blocks, run_block,
+                            run_multiway_block)
 from ..utils.pos_embed import sincos_2d
 
 
@@ -349,36 +350,49 @@ class HJEPAPredictor(BaseModule):
         """
         B, n_ctx = x.shape[:2]
         n_query = 0 if queries is None else queries.shape[1]
-        x = torch.cat([x, tgt] + ([queries] if n_query else []), dim=1)
         groups = query_groups if n_query else ()
-        if self.grouped_attention and context_mask is None:
-            query_mask = None  # 'all': every query sees the context and all
-            if n_query and self.query_attention != 'all':
-                # the queries' rows of the mask, over the context and queries
-                start = n_ctx + M * n_tgt
-                rows = shared_context_mask(n_ctx, M, n_tgt, groups,
-                                           self.query_attention,
-                                           x.device)[start:]
-                query_mask = torch.cat([rows[:, :n_ctx], rows[:, start:]], 1)
-            mask = GroupedLayout(n_ctx, M, n_tgt, n_query, query_mask)
+        # multiway: the queries are a stream of their own beside [ctx | blocks]
+        multiway = bool(self.multiway and n_query)
+        if not multiway and n_query:
+            x = torch.cat([x, tgt, queries], dim=1)
         else:
-            mask = shared_context_mask(n_ctx, M, n_tgt, groups,
+            x = torch.cat([x, tgt], dim=1)
+        in_seq = 0 if multiway else n_query  # query tokens inside x
+        query_mask = None
+        if n_query and self.query_attention != 'all':
+            # the queries' rows of the mask, over the context and queries
+            start = n_ctx + M * n_tgt
+            rows = shared_context_mask(n_ctx, M, n_tgt, groups,
+                                       self.query_attention, x.device)[start:]
+            query_mask = torch.cat([rows[:, :n_ctx], rows[:, start:]], 1)
+        if self.grouped_attention and context_mask is None:
+            mask = GroupedLayout(n_ctx, M, n_tgt, in_seq,
+                                 None if multiway else query_mask)
+        else:
+            mask = shared_context_mask(n_ctx, M, n_tgt,
+                                       () if multiway else groups,
                                        self.query_attention, x.device)
             if context_mask is not None:
                 mask = mask & _key_mask(context_mask,
                                         x.shape[1] - n_ctx)  # [B, 1, L, L]
+                if multiway:  # [B, 1, R, n_ctx + R]
+                    keys = _key_mask(context_mask, n_query)
+                    query_mask = keys if query_mask is None else (query_mask
+                                                                  & keys)
         hidden = {}
-        multiway = self.multiway and n_query
         for i, block in enumerate(self.blocks):
-            x = run_block(block, x, mask, self.with_cp,
-                          self.query_blocks[i] if multiway else None, n_query)
+            if multiway:
+                x, queries = run_multiway_block(block, self.query_blocks[i], x,
+                                                queries, n_ctx, mask,
+                                                query_mask, self.with_cp)
+            else:
+                x = run_block(block, x, mask, self.with_cp)
             if i in hidden_layers:
                 hidden[i] = x[:, n_ctx:n_ctx + M * n_tgt].reshape(
                     B * M, n_tgt, x.shape[-1])
-        end = n_ctx + M * n_tgt
         if multiway:
-            pred = self.proj(self.norm(x[:, n_ctx:end]))
-            query_pred = self.query_proj(self.query_norm(x[:, end:]))
+            pred = self.proj(self.norm(x[:, n_ctx:]))
+            query_pred = self.query_proj(self.query_norm(queries))
         else:
             x = self.proj(self.norm(x[:, n_ctx:]))  # [B, M*N_tgt + R, D_in]
             pred, query_pred = x[:, :M * n_tgt], x[:, M * n_tgt:]

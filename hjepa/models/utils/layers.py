@@ -1,6 +1,6 @@
 """Transformer building blocks shared by the encoder and the predictor."""
 from contextlib import nullcontext
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -135,15 +135,33 @@ class Attention(nn.Module):
                         None] = None) -> torch.Tensor:
         """Attention of projected tokens ``qkv`` [B, N, 3C]; the heads'
         outputs concatenated [B, N, C], before the output projection."""
+        q, k, v = self.split_heads(qkv)
+        return self.merge_heads(self.attend(q, k, v, mask))
+
+    def split_heads(self, qkv: torch.Tensor):
+        """``qkv`` [B, N, 3C] -> q, k, v, each [B, heads, N, C/heads]."""
         B, N, C3 = qkv.shape
-        C = C3 // 3
-        qkv = qkv.reshape(B, N, 3, self.num_heads, C // self.num_heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x [B, h, N, C/h]
+        qkv = qkv.reshape(B, N, 3, self.num_heads, C3 // 3 // self.num_heads)
+        return qkv.permute(2, 0, 3, 1, 4).unbind(0)
+
+    @staticmethod
+    def merge_heads(out: torch.Tensor) -> torch.Tensor:
+        """Heads' outputs [B, heads, N, C/heads] -> [B, N, C]."""
+        B, h, N, d = out.shape
+        return out.transpose(1, 2).reshape(B, N, h * d)
+
+    def attend(
+            self,
+            q: torch.Tensor,
+            k: torch.Tensor,
+            v: torch.Tensor,
+            mask: Union[torch.Tensor, GroupedLayout,
+                        None] = None) -> torch.Tensor:
+        """Attention of split heads [B, h, N, d] (``mask`` as in
+        :meth:`forward`)."""
         if isinstance(mask, GroupedLayout):
-            out = mask.attend(q, k, v, self._attention)
-        else:
-            out = self._attention(q, k, v, mask)  # [B, h, N, C/h]
-        return out.transpose(1, 2).reshape(B, N, C)
+            return mask.attend(q, k, v, self._attention)
+        return self._attention(q, k, v, mask)
 
     @classmethod
     def _attention(cls, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -201,51 +219,73 @@ class TransformerBlock(nn.Module):
 
 
 def multiway_block(
-        block: TransformerBlock,
-        query_block: TransformerBlock,
-        x: torch.Tensor,
-        n_query: int,
-        mask: Union[torch.Tensor, GroupedLayout, None] = None) -> torch.Tensor:
-    """One layer of a multiway transformer (VLMo, BEiT-3): the last
-    ``n_query`` tokens of ``x`` [B, L, C] go through ``query_block``'s
-    norms, projections and MLP, the others through ``block``'s; attention
-    runs over the whole sequence (``mask`` as for ``block(x, mask)``).
+    block: TransformerBlock,
+    query_block: TransformerBlock,
+    x: torch.Tensor,
+    x_q: torch.Tensor,
+    n_ctx: int,
+    mask: Union[torch.Tensor, GroupedLayout, None] = None,
+    query_mask: Optional[torch.Tensor] = None
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """One layer of a multiway transformer (VLMo, BEiT-3) whose query
+    tokens are a stream of their own.
 
-    With ``query_block`` a copy of ``block`` (and no stochastic depth,
-    which draws its own samples for each part) this is ``block(x, mask)``.
+    ``x`` [B, L, C] (its first ``n_ctx`` tokens the context) goes through
+    ``block`` as ``block(x, mask)`` would; the query tokens ``x_q``
+    [B, R, C] go through ``query_block``'s norms, projections and MLP and
+    attend to the context's keys (``block``'s projections) and their own,
+    as ``query_mask`` [R or B x 1 x R, n_ctx + R] allows (True where a query
+    may attend; None: all). ``x`` never attends to the queries. This is one
+    sequence ``[x | x_q]`` under the mask of
+    :func:`~hjepa.models.heads.predictor.shared_context_mask` with the
+    queries' rows through their own weights, without the [L + R, L + R]
+    scores, the masked pairs or the concatenations of one sequence.
+
+    Returns:
+        The new ``x`` and ``x_q``.
     """
-    n = x.shape[1] - n_query
-    x_main, x_q = x[:, :n], x[:, n:]
-    qkv = torch.cat([
-        block.attn.qkv(block.norm1(x_main)),
-        query_block.attn.qkv(query_block.norm1(x_q))
-    ], 1)
-    out = block.attn.attend_qkv(qkv, mask)
-    x_main = x_main + block.drop_path(block.attn.proj(out[:, :n]))
-    x_q = x_q + query_block.drop_path(query_block.attn.proj(out[:, n:]))
-    x_main = x_main + block.drop_path(block.mlp(block.norm2(x_main)))
+    attn, q_attn = block.attn, query_block.attn
+    q, k, v = attn.split_heads(attn.qkv(block.norm1(x)))
+    qq, kq, vq = q_attn.split_heads(q_attn.qkv(query_block.norm1(x_q)))
+    out = attn.attend(q, k, v, mask)
+    out_q = attn._attention(qq, torch.cat([k[:, :, :n_ctx], kq], 2),
+                            torch.cat([v[:, :, :n_ctx], vq], 2), query_mask)
+    x = x + block.drop_path(attn.proj(attn.merge_heads(out)))
+    x_q = x_q + query_block.drop_path(q_attn.proj(q_attn.merge_heads(out_q)))
+    x = x + block.drop_path(block.mlp(block.norm2(x)))
     x_q = x_q + query_block.drop_path(query_block.mlp(query_block.norm2(x_q)))
-    return torch.cat([x_main, x_q], 1)
+    return x, x_q
 
 
 def run_block(block: nn.Module,
               x: torch.Tensor,
               mask: Union[torch.Tensor, GroupedLayout, None] = None,
-              with_cp: bool = False,
-              query_block: Optional[TransformerBlock] = None,
-              n_query: int = 0) -> torch.Tensor:
+              with_cp: bool = False) -> torch.Tensor:
     """``block(x, mask)``, with activation checkpointing when asked and a
     backward pass will follow: the block's activations are recomputed in
     the backward pass instead of being kept (less memory, ~1/3 more
-    compute). With ``query_block``, the last ``n_query`` tokens go through
-    it (:func:`multiway_block`)."""
-    if query_block is not None:
-        fn, args = multiway_block, (block, query_block, x, n_query, mask)
-    else:
-        fn, args = block, (x, mask)
+    compute)."""
     if with_cp and torch.is_grad_enabled() and x.requires_grad:
-        return checkpoint(fn, *args, use_reentrant=False)
-    return fn(*args)
+        return checkpoint(block, x, mask, use_reentrant=False)
+    return block(x, mask)
+
+
+def run_multiway_block(
+        block: TransformerBlock,
+        query_block: TransformerBlock,
+        x: torch.Tensor,
+        x_q: torch.Tensor,
+        n_ctx: int,
+        mask: Union[torch.Tensor, GroupedLayout, None] = None,
+        query_mask: Optional[torch.Tensor] = None,
+        with_cp: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
+    """:func:`multiway_block`, with activation checkpointing as in
+    :func:`run_block`."""
+    args = (block, query_block, x, x_q, n_ctx, mask, query_mask)
+    if with_cp and torch.is_grad_enabled() and (x.requires_grad
+                                                or x_q.requires_grad):
+        return checkpoint(multiway_block, *args, use_reentrant=False)
+    return multiway_block(*args)
 
 
 def init_vit_weights(module: nn.Module, std: float = 0.02) -> None:
