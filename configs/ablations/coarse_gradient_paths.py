@@ -11,7 +11,9 @@
 # - the coarse levels on weights of their own inside the shared predictor
 #   (`multiway`: their own norms, projections and MLPs, attention over the
 #   same sequence), no second pass over the context;
-# - the same with the centred 2x2 regions alone (4 query tokens, not 20).
+# - the same with the centred 2x2 regions alone (4 query tokens, not 20);
+# - the multiway predictor with the coarse levels weighted as the patch
+#   level (1, 1, 1 instead of 1, 0.5, 0.5).
 #   python tools/analysis_tools/ablation.py \
 #       configs/ablations/coarse_gradient_paths.py --parallel 2 --seeds 0 \
 #       --arms NAME NAME
@@ -63,5 +65,12 @@ arms = [
             [dict(kind='patch'),
              dict(kind='region', grid=2, center=True)],
             'model.head.level_weights': (1.0, 0.5)
+        }),
+    dict(
+        name='H-JEPA, multiway predictor, coarse weights 1',
+        config=_cfg,
+        cfg_options={
+            'model.predictor.multiway': True,
+            'model.head.level_weights': (1.0, 1.0, 1.0)
         }),
 ]

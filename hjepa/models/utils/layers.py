@@ -1,6 +1,6 @@
 """Transformer building blocks shared by the encoder and the predictor."""
 from contextlib import nullcontext
-from typing import NamedTuple, Optional, Tuple, Union
+from typing import Callable, NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -257,35 +257,16 @@ def multiway_block(
     return x, x_q
 
 
-def run_block(block: nn.Module,
-              x: torch.Tensor,
-              mask: Union[torch.Tensor, GroupedLayout, None] = None,
-              with_cp: bool = False) -> torch.Tensor:
-    """``block(x, mask)``, with activation checkpointing when asked and a
-    backward pass will follow: the block's activations are recomputed in
-    the backward pass instead of being kept (less memory, ~1/3 more
-    compute)."""
-    if with_cp and torch.is_grad_enabled() and x.requires_grad:
-        return checkpoint(block, x, mask, use_reentrant=False)
-    return block(x, mask)
-
-
-def run_multiway_block(
-        block: TransformerBlock,
-        query_block: TransformerBlock,
-        x: torch.Tensor,
-        x_q: torch.Tensor,
-        n_ctx: int,
-        mask: Union[torch.Tensor, GroupedLayout, None] = None,
-        query_mask: Optional[torch.Tensor] = None,
-        with_cp: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
-    """:func:`multiway_block`, with activation checkpointing as in
-    :func:`run_block`."""
-    args = (block, query_block, x, x_q, n_ctx, mask, query_mask)
-    if with_cp and torch.is_grad_enabled() and (x.requires_grad
-                                                or x_q.requires_grad):
-        return checkpoint(multiway_block, *args, use_reentrant=False)
-    return multiway_block(*args)
+def run_block(block: Callable, *args, with_cp: bool = False):
+    """``block(*args)`` (a :class:`TransformerBlock` with ``x, mask``, or
+    :func:`multiway_block` with its arguments), with activation
+    checkpointing when asked and a backward pass will follow: the block's
+    activations are recomputed in the backward pass instead of being kept
+    (less memory, ~1/3 more compute)."""
+    if with_cp and torch.is_grad_enabled() and any(
+            isinstance(a, torch.Tensor) and a.requires_grad for a in args):
+        return checkpoint(block, *args, use_reentrant=False)
+    return block(*args)
 
 
 def init_vit_weights(module: nn.Module, std: float = 0.02) -> None:
