@@ -361,8 +361,10 @@ class HJEPAPredictor(BaseModule):
             x = torch.cat([x, tgt], dim=1)
         in_seq = 0 if multiway else n_query  # query tokens inside x
         query_mask = None
-        if n_query and self.query_attention != 'all':
+        if n_query and self.query_attention != 'all' and (
+                multiway or self.grouped_attention):
             # the queries' rows of the mask, over the context and queries
+            # (the one-sequence mask below holds them itself)
             start = n_ctx + M * n_tgt
             rows = shared_context_mask(n_ctx, M, n_tgt, groups,
                                        self.query_attention, x.device)[start:]
