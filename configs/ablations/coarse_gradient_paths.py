@@ -19,7 +19,9 @@
 #       --arms NAME NAME
 budget_minutes = 30
 seeds = (0, )
-_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+# the CPU default when these arms ran (the shared predictor)
+_cfg = ('configs/hjepa/'
+        'hjepa_vit-tiny-d6-p4_shared-predictor_1xb128-22e_cifar10.py')
 _query_predictor = dict(
     type='HJEPAPredictor', embed_dims=96, num_heads=3, shared_context=True)
 arms = [

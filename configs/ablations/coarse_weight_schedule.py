@@ -11,7 +11,9 @@
 #       --seeds 0 --timing-steps 40 --arms NAME NAME
 budget_minutes = 30
 seeds = (0, )
-_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+# the CPU default when these arms ran (the shared predictor)
+_cfg = ('configs/hjepa/'
+        'hjepa_vit-tiny-d6-p4_shared-predictor_1xb128-22e_cifar10.py')
 _decay = [
     dict(
         type='LevelWeightScheduleHook',

@@ -10,7 +10,9 @@
 #       configs/ablations/hidden_regions.py --parallel 2
 budget_minutes = 30
 seeds = (0, 1)
-_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+# the CPU default when these arms ran (the shared predictor)
+_cfg = ('configs/hjepa/'
+        'hjepa_vit-tiny-d6-p4_shared-predictor_1xb128-22e_cifar10.py')
 arms = [
     dict(
         name='I-JEPA (patch level only)',

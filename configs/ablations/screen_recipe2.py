@@ -5,7 +5,9 @@
 #       configs/ablations/screen_recipe2.py --parallel 2
 budget_minutes = 12
 seeds = (0, )
-_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+# the CPU default when these arms ran (the shared predictor)
+_cfg = ('configs/hjepa/'
+        'hjepa_vit-tiny-d6-p4_shared-predictor_1xb128-22e_cifar10.py')
 _base = {
     'model.head.levels': [
         dict(kind='patch'),

@@ -10,7 +10,9 @@
 # to an arm (or check out commit 65c81fa) to rerun the comparison.
 budget_minutes = 12
 seeds = (0, )
-_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+# the CPU default when these arms ran (the shared predictor)
+_cfg = ('configs/hjepa/'
+        'hjepa_vit-tiny-d6-p4_shared-predictor_1xb128-22e_cifar10.py')
 arms = [
     dict(
         name='learning rate 5e-4',

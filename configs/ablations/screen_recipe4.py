@@ -8,7 +8,9 @@
 #       --work-dir work_dirs/ablations/context_screen
 budget_minutes = 12
 seeds = (0, )
-_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+# the CPU default when these arms ran (the shared predictor)
+_cfg = ('configs/hjepa/'
+        'hjepa_vit-tiny-d6-p4_shared-predictor_1xb128-22e_cifar10.py')
 arms = [
     dict(
         name='learning rate 2.5e-4',

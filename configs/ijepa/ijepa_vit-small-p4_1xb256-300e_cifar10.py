@@ -3,6 +3,7 @@
 _base_ = ['../hjepa/hjepa_vit-small-p4_1xb256-300e_cifar10.py']
 
 # exactly I-JEPA: one patch level, the context repeated per target block
+# (so no query tokens, and no multiway weights for them)
 model = dict(
-    predictor=dict(shared_context=False),
+    predictor=dict(shared_context=False, multiway=False),
     head=dict(levels=[dict(kind='patch')], level_weights=(1.0, )))

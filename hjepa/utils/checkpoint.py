@@ -311,6 +311,16 @@ def _hint(ckpt: dict, found: List[str], model_keys: List[str]) -> str:
     if not model_is_hjepa and any(k.startswith(target) for k in found):
         return ('It is an H-JEPA pretraining checkpoint; convert it with '
                 'tools/model_converters/hjepa_to_backbone.py first.')
+    multiway = 'predictor.query_norm.weight'
+    if (multiway in model_keys) != (multiway in found):
+        # the CIFAR configs' predictor became multiway (query tokens on
+        # weights of their own); checkpoints from before have no such keys
+        saved = multiway in found
+        return ('The checkpoint was written with model.predictor.multiway='
+                f'{saved}, the config has {not saved}; set model.predictor.'
+                f'multiway={saved} (the CPU default before the multiway '
+                'predictor is configs/hjepa/hjepa_vit-tiny-d6-p4_shared-'
+                'predictor_1xb128-22e_cifar10.py).')
     return ('Was it written with another model config (another width, depth '
             'or patch size)?')
 

@@ -20,6 +20,7 @@ def test_two_arms_at_an_equal_budget(tmp_path, cifar_root):
         'budget_minutes = 0.1\nseeds = (0, )\n'
         f'arms = [\n'
         f'    dict(name="I-JEPA", config={SMOKE!r}, cfg_options={{**{data!r},'
+        ' "model.predictor.multiway": False,'
         ' "model.head.levels": [dict(kind="patch")],'
         ' "model.head.level_weights": (1.0, )}),\n'
         f'    dict(name="H-JEPA", config={SMOKE!r}, cfg_options={data!r}),\n'

@@ -181,6 +181,24 @@ def test_check_model_checkpoint_is_strict_about_every_key(tmp_path, trained):
         check_model_checkpoint(model, str(path))
 
 
+@pytest.mark.parametrize('saved_multiway', [False, True])
+def test_a_predictor_of_the_other_kind_is_named(tmp_path, saved_multiway):
+    """A checkpoint of the shared predictor (the CPU default before the
+    multiway one) resumed with a multiway config, or the other way round:
+    the error says which setting the checkpoint was written with."""
+
+    def model_of(multiway):
+        cfg = Config.fromfile(SMOKE)
+        cfg.model.predictor.multiway = multiway
+        return MODELS.build(cfg.model)
+
+    path = save(tmp_path / 'other.pth', model_of(saved_multiway))
+    with pytest.raises(CheckpointError) as info:
+        check_model_checkpoint(model_of(not saved_multiway), path)
+    assert 'predictor.query_' in str(info.value)
+    assert f'model.predictor.multiway={saved_multiway}' in str(info.value)
+
+
 def test_convert_refuses_to_overwrite_its_source(trained):
     with pytest.raises(ValueError, match='would overwrite'):
         convert_pretrain_checkpoint(trained[0], trained[0])

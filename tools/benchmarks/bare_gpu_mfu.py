@@ -108,6 +108,7 @@ def build(args, device):
     if args.grouped_attention:
         cfg.predictor.grouped_attention = True
     if args.levels == '1':
+        cfg.predictor.multiway = False  # no query tokens to give weights
         cfg.head.update(levels=[dict(kind='patch')], level_weights=(1.0, ))
     torch.manual_seed(0)
     model = MODELS.build(cfg)

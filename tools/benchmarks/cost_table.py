@@ -40,7 +40,8 @@ model = dict(
     backbone=dict(arch={arch!r}, img_size={size}, patch_size={patch}){head})
 train_dataloader = dict(batch_size={batch})
 """
-ONE_LEVEL = (",\n    head=dict(levels=[dict(kind='patch')], "
+ONE_LEVEL = (",\n    predictor=dict(multiway=False),"
+             "\n    head=dict(levels=[dict(kind='patch')], "
              'level_weights=(1.0, ))')
 
 

@@ -24,6 +24,8 @@ taskset -c ${CORE:-0,1} $P $B $H --amp --no-peak --cfg-options model.backbone.wi
 # the hierarchy's extra cost: the default vs the patch level alone, same layout
 cat > $O/one_level_shared.py <<CFG
 _base_ = ['$PWD/$H']
-model = dict(head=dict(levels=[dict(kind='patch')], level_weights=(1.0, )))
+model = dict(
+    predictor=dict(multiway=False),
+    head=dict(levels=[dict(kind='patch')], level_weights=(1.0, )))
 CFG
 taskset -c ${CORE:-0,1} $P $B $H --amp --no-peak --steps 15 --warmup 3 --baseline-config $O/one_level_shared.py --json $O/hierarchy_cost.json > $O/hierarchy_cost.log 2>&1

@@ -160,7 +160,8 @@ class HJEPA(BaseModel):
                 raise ValueError(
                     'predictor multiway=True gives the query tokens of the '
                     'region levels weights of their own; the head has no '
-                    f'region levels (levels {self.head.level_names()})')
+                    f'region levels (levels {self.head.level_names()}): set '
+                    'model.predictor.multiway=False (as configs/ijepa/ do)')
             if self.query_predictor is not None:
                 raise ValueError(
                     'predictor multiway=True and a query_predictor: the '

@@ -1,0 +1,25 @@
+# The hierarchical CPU default against one-level I-JEPA at an equal
+# wall-clock budget of 60 minutes of training per arm, two seeds, the two
+# arms of a seed side by side (one runner per core, one thread each):
+#   python tools/analysis_tools/ablation.py \
+#       configs/ablations/hjepa_vs_ijepa_60min.py --seeds S --cores 0 \
+#       --margin 1.0 --timing-steps 40 --arms 'H-JEPA (the CPU default)'
+# and the same with --cores 1 --arms 'I-JEPA (patch level only)', launched
+# together. The I-JEPA arm is the same recipe (encoder, predictor in the
+# shared layout, masking, EMA, colour jitter, schedule fitted to the same
+# budget) with the patch level alone: exactly I-JEPA's loss, and no query
+# tokens, so no multiway weights. README, "The hierarchy against I-JEPA".
+budget_minutes = 60
+seeds = (0, 1)
+_cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+arms = [
+    dict(name='H-JEPA (the CPU default)', config=_cfg),
+    dict(
+        name='I-JEPA (patch level only)',
+        config=_cfg,
+        cfg_options={
+            'model.predictor.multiway': False,
+            'model.head.levels': [dict(kind='patch')],
+            'model.head.level_weights': (1.0, )
+        }),
+]
