@@ -5,7 +5,7 @@
 #       configs/ablations/screen_recipe.py --parallel 2
 budget_minutes = 12
 seeds = (0, )
-# the CPU default when these arms ran (the shared predictor)
+# the CPU default before the multiway predictor (8b523fd), as these arms ran
 _cfg = ('configs/hjepa/'
         'hjepa_vit-tiny-d6-p4_shared-predictor_1xb128-22e_cifar10.py')
 _query = {

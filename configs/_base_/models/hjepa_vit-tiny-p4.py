@@ -23,7 +23,7 @@ model = dict(
         # the rest of the image, not its average colour; the coarse levels
         # are query tokens of the predictor (HierarchicalLatentHead), every
         # level weighted as the patch level. At 60 minutes on two CPU
-        # cores 51.86 against I-JEPA's 49.33 k-NN, seed 0 side by side
+        # cores 51.66 against I-JEPA's 49.98 k-NN, two seeds side by side
         # (configs/ablations/hjepa_vs_ijepa_60min.py, README "The
         # hierarchy against I-JEPA").
         levels=[

@@ -142,9 +142,9 @@ class HJEPAPredictor(BaseModule):
             [L + R, L + R] scores. Off in the class; the CIFAR configs
             (``configs/_base_/models/hjepa_vit-tiny-p4.py``) turn it on,
             with every level weighted 1: at 60 minutes on two CPU cores
-            it was 2.5 k-NN points above I-JEPA side by side (seed 0,
-            README "The hierarchy against I-JEPA") at 1.16x the patch
-            level's step on one CPU thread.
+            it was 1.7 k-NN points above I-JEPA on two seeds run side
+            by side (README "The hierarchy against I-JEPA") at 1.16x the
+            patch level's step on one CPU thread.
         init_cfg: mmengine initialisation config.
     """
 
