@@ -312,10 +312,10 @@ def _hint(ckpt: dict, found: List[str], model_keys: List[str]) -> str:
         return ('It is an H-JEPA pretraining checkpoint; convert it with '
                 'tools/model_converters/hjepa_to_backbone.py first.')
     multiway = 'predictor.query_norm.weight'
-    if (multiway in model_keys) != (multiway in found):
+    saved = multiway in found
+    if saved != (multiway in model_keys):
         # the CIFAR configs' predictor became multiway (query tokens on
         # weights of their own); checkpoints from before have no such keys
-        saved = multiway in found
         return ('The checkpoint was written with model.predictor.multiway='
                 f'{saved}, the config has {not saved}; set model.predictor.'
                 f'multiway={saved} (the CPU default before the multiway '
