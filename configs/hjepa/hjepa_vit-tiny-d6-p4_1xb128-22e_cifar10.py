@@ -19,8 +19,8 @@ model = dict(
 train_dataloader = dict(batch_size=128)
 
 # half I-JEPA's 1e-3, which is written for batch 2048: +2.3 k-NN at 12
-# minutes (two seeds, screen_recipe3) and 56.48 against 55.79 as the main
-# job (README "The main job")
+# minutes (two seeds, screen_recipe3) and, on the earlier default, 56.48
+# against 55.79 as the main job (README "The main job")
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
 train_cfg = dict(max_epochs=22)  # the base schedule follows (warm-up 2.9)
 custom_hooks = [

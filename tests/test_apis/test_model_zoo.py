@@ -68,13 +68,18 @@ def test_shipped_index_lists_configs_that_exist():
         assert os.path.isfile(entry.config), entry
         # no published file without its hash
         assert (entry.weights is None) == (entry.sha256 is None), entry
-    main = {e.name: e for e in entries}['hjepa_vit-tiny-d6-p4_cifar10']
-    assert main.metrics['k-NN Top 1 (k=20)'] == 56.48
+    by_name = {e.name: e for e in entries}
+    main = by_name['hjepa_vit-tiny-d6-p4_cifar10']
+    assert main.metrics['k-NN Top 1 (k=20)'] == 52.18
+    earlier = by_name['hjepa_vit-tiny-d6-p4_shared-predictor_cifar10']
+    assert earlier.metrics['k-NN Top 1 (k=20)'] == 56.48
 
 
 def test_list_models_pattern(home):
     assert list_models('*d6-p4*') == [
-        'hjepa_vit-tiny-d6-p4_cifar10', 'ijepa_vit-tiny-d6-p4_cifar10'
+        'hjepa_vit-tiny-d6-p4_cifar10',
+        'hjepa_vit-tiny-d6-p4_shared-predictor_cifar10',
+        'ijepa_vit-tiny-d6-p4_cifar10'
     ]
     assert list_models('small') == [
         'hjepa_vit-small-p4_cifar10', 'ijepa_vit-small-p4_cifar10'
