@@ -3,7 +3,9 @@
 Times a training step on this machine first and, where the config's epochs
 would not fit ``--budget-minutes`` of training (60 by default), trains for as
 many whole epochs as fit (``--cfg-options train_cfg.max_epochs=N``: the
-schedule follows); never more epochs than the config asks for. Machines
+schedule follows); never more epochs than the config asks for (the
+timed steps may fill ``--margin`` of the budget, 0.8 by default, and
+``results.json`` says how the loop kept to them). Machines
 differ several-fold (0.35 s/iteration on two AMD Zen 5 cores, 1.6 on two
 Zen 2 cores, which have no bf16 kernels), and an hour's job must stay an
 hour's job.
@@ -93,6 +95,22 @@ def fit_epochs(config, work_dir, budget_minutes, amp, margin=MARGIN):
         minutes_per_epoch=per_epoch / 60)
 
 
+def loop_pace(fitted: dict, train_seconds: float,
+              budget_minutes: float) -> dict:
+    """How the training loop kept to the timed step: ``loop_over_timed``,
+    its minutes over the timing's minutes for the epochs trained (hooks,
+    the online k-NN, checkpoints and start-up included), and
+    ``epochs_at_loop_pace``, the whole epochs that the budget holds at the
+    loop's own pace (at most the config's): what ``--margin`` could have
+    bought on this machine."""
+    timed = fitted['epochs'] * fitted['minutes_per_epoch'] * 60
+    per_epoch = train_seconds / fitted['epochs']
+    return dict(
+        loop_over_timed=train_seconds / timed,
+        epochs_at_loop_pace=min(
+            int(budget_minutes * 60 // per_epoch), fitted['config_epochs']))
+
+
 def zoo_name(config: str) -> str:
     """The name of the shipped zoo entry (model-index.yml) trained by
     ``config``, else the config's file name without ``.py``. Shipped
@@ -117,6 +135,13 @@ def main():
         'many minutes on this machine (timed first; never more than the '
         'config asks); 0 trains the config as written')
     parser.add_argument(
+        '--margin',
+        type=float,
+        default=MARGIN,
+        help='the share of --budget-minutes that the timed steps may fill '
+        f'(default {MARGIN}: the loop has run up to 1.23x the timed step; '
+        'results.json says how it ran on your machine)')
+    parser.add_argument(
         '--name', help='zoo name to register the checkpoint under')
     parser.add_argument('--no-register', action='store_true')
     args = parser.parse_args()
@@ -124,11 +149,15 @@ def main():
 
     if args.budget_minutes < 0:
         parser.error(f'--budget-minutes {args.budget_minutes} must be >= 0')
+    if not 0 < args.margin <= 1:
+        parser.error(f'--margin {args.margin} must be in (0, 1]')
     options, fitted = [], None
     if args.budget_minutes:
         epochs, fitted = fit_epochs(args.config, args.work_dir,
-                                    args.budget_minutes, not args.no_amp)
+                                    args.budget_minutes, not args.no_amp,
+                                    args.margin)
         fitted['epochs'] = epochs
+        fitted['margin'] = args.margin
         print(
             f"{fitted['s_per_iter']:.2f} s/iteration here: "
             f"{fitted['config_epochs']} epochs would take "
@@ -144,6 +173,14 @@ def main():
         osp.join(TOOLS, 'train.py'), args.config, '--work-dir', args.work_dir
     ] + ([] if args.no_amp else ['--amp']) + options)
     train_seconds = time.time() - start
+    if fitted:
+        fitted.update(loop_pace(fitted, train_seconds, args.budget_minutes))
+        print(
+            f"the training loop ran at {fitted['loop_over_timed']:.2f}x the "
+            f"timed step; at its pace {fitted['epochs_at_loop_pace']} "
+            f'epochs fit {args.budget_minutes:g} min (trained {epochs}; '
+            '--margin sets the share of the budget the timing may fill)',
+            flush=True)
     with open(osp.join(args.work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
 

@@ -3,6 +3,7 @@ config: train, k-NN of the checkpoint and of random init, results files,
 and the checkpoint registered in the user-local zoo."""
 import json
 import os.path as osp
+import subprocess
 import sys
 
 import pytest
@@ -32,6 +33,9 @@ def test_main_job_registers_its_checkpoint(tmp_path, cifar_root, monkeypatch):
     # timed first; the smoke config's 2 epochs fit an hour anywhere
     assert results['epochs_fitted']['epochs'] == 2
     assert results['epochs_fitted']['s_per_iter'] > 0
+    assert results['epochs_fitted']['margin'] == 0.8
+    assert results['epochs_fitted']['loop_over_timed'] > 0
+    assert 'the training loop ran at' in out
 
     name = 'hjepa_vit-tiny-p4_smoke_cifar10'  # no zoo entry: the file name
     assert f"registered '{name}'" in out
@@ -79,6 +83,38 @@ def test_budget_trains_the_whole_epochs_that_fit(tmp_path, monkeypatch):
     # not even one epoch: refused, with the numbers
     with pytest.raises(RuntimeError, match='s/iteration'):
         job.fit_epochs(SMOKE, str(tmp_path), 0.5 * epoch_min, True)
+
+
+def test_loop_pace_says_what_the_budget_held():
+    job = _main_job_module()
+    # make train of the multiway default on two AMX cores: 13 epochs timed
+    # at 3.44 min each trained in 44.1 min, so 17 would have fitted the hour
+    fitted = dict(epochs=13, minutes_per_epoch=3.4391, config_epochs=22)
+    pace = job.loop_pace(fitted, 2647.4, 60)
+    assert pace['loop_over_timed'] == pytest.approx(0.987, abs=1e-3)
+    assert pace['epochs_at_loop_pace'] == 17
+    # a loop 1.25x slower than its timing: fewer epochs than the fit gave
+    fitted = dict(epochs=4, minutes_per_epoch=12.0, config_epochs=22)
+    pace = job.loop_pace(fitted, 4 * 12.0 * 60 * 1.25, 60)
+    assert pace['loop_over_timed'] == pytest.approx(1.25)
+    assert pace['epochs_at_loop_pace'] == 4
+    # never more than the config's epochs
+    fitted = dict(epochs=2, minutes_per_epoch=1.0, config_epochs=2)
+    assert job.loop_pace(fitted, 120, 60)['epochs_at_loop_pace'] == 2
+
+
+@pytest.mark.parametrize('margin', ['0', '1.5', '-0.2'])
+def test_margin_out_of_range_is_refused(tmp_path, margin):
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'run_main_job.py'), SMOKE, '--work-dir',
+        str(tmp_path), '--margin', margin
+    ],
+                          capture_output=True,
+                          text=True)
+    assert proc.returncode == 2
+    assert f'--margin {float(margin)} must be in (0, 1]' in proc.stderr
+    assert not (tmp_path / 'timing.json').exists()  # nothing was run
 
 
 def test_zoo_name_of_the_cpu_default(tmp_path, monkeypatch):
