@@ -142,9 +142,10 @@ class HJEPAPredictor(BaseModule):
             [L + R, L + R] scores. Off in the class; the CIFAR configs
             (``configs/_base_/models/hjepa_vit-tiny-p4.py``) turn it on,
             with every level weighted 1: at 60 minutes on two CPU cores
-            it was 1.7 k-NN points above I-JEPA on two seeds run side
-            by side (README "The hierarchy against I-JEPA") at 1.16x the
-            patch level's step on one CPU thread.
+            it was 1.0 k-NN point above I-JEPA on the mean of three seeds
+            run side by side, ahead on two of them (README "The
+            hierarchy against I-JEPA"), at 1.16x the patch level's step
+            on one CPU thread.
         init_cfg: mmengine initialisation config.
     """
 
