@@ -18,6 +18,11 @@ seeds = (0, 1)
 _cfg = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
 _reg = dict(type='VarianceCovarianceReg', gamma=1.0, cov_weight=0.04)
 _vicreg = {'model.head.regularizer': _reg, 'model.head.reg_weight': 0.05}
+# three times the weight: the hierarchy's prediction loss is the sum of
+# three levels weighted 1 each, so at 0.05 its terms weigh a third of what
+# they weigh against I-JEPA's one level; 0.15 matches that share, and the
+# same 0.15 on I-JEPA says whether a larger weight helps on its own
+_vicreg3 = {'model.head.regularizer': _reg, 'model.head.reg_weight': 0.15}
 _ijepa = {
     'model.predictor.multiway': False,
     'model.head.levels': [dict(kind='patch')],
@@ -34,4 +39,12 @@ arms = [
         name='I-JEPA + VICReg terms, weight 0.05',
         config=_cfg,
         cfg_options=dict(_ijepa, **_vicreg)),
+    dict(
+        name='H-JEPA + VICReg terms, weight 0.15',
+        config=_cfg,
+        cfg_options=_vicreg3),
+    dict(
+        name='I-JEPA + VICReg terms, weight 0.15',
+        config=_cfg,
+        cfg_options=dict(_ijepa, **_vicreg3)),
 ]
