@@ -23,6 +23,12 @@ _vicreg = {'model.head.regularizer': _reg, 'model.head.reg_weight': 0.05}
 # they weigh against I-JEPA's one level; 0.15 matches that share, and the
 # same 0.15 on I-JEPA says whether a larger weight helps on its own
 _vicreg3 = {'model.head.regularizer': _reg, 'model.head.reg_weight': 0.15}
+# where the hierarchy's gap to I-JEPA with the terms comes from: the coarse
+# levels at a quarter of the weight, and at weight 0 (their queries still
+# run, so the arm pays the hierarchy's step and learns I-JEPA's task: the
+# cost alone)
+_coarse_quarter = {'model.head.level_weights': (1.0, 0.25, 0.25)}
+_coarse_zero = {'model.head.level_weights': (1.0, 0.0, 0.0)}
 _ijepa = {
     'model.predictor.multiway': False,
     'model.head.levels': [dict(kind='patch')],
@@ -47,4 +53,12 @@ arms = [
         name='I-JEPA + VICReg terms, weight 0.15',
         config=_cfg,
         cfg_options=dict(_ijepa, **_vicreg3)),
+    dict(
+        name='H-JEPA + VICReg 0.15, coarse weights 0.25',
+        config=_cfg,
+        cfg_options=dict(_vicreg3, **_coarse_quarter)),
+    dict(
+        name='H-JEPA + VICReg 0.15, coarse weights 0 (their cost only)',
+        config=_cfg,
+        cfg_options=dict(_vicreg3, **_coarse_zero)),
 ]
