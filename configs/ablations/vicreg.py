@@ -61,4 +61,12 @@ arms = [
         name='H-JEPA + VICReg 0.15, coarse weights 0 (their cost only)',
         config=_cfg,
         cfg_options=dict(_vicreg3, **_coarse_zero)),
+    # I-JEPA held to the cost-only arm's iterations (2,340 on seed 0): the
+    # same arm as 'I-JEPA + VICReg terms, weight 0.15', run with
+    # --pace-from a directory holding the cost-only arm's result.json
+    # under this arm's name, so that the iterations, not the step, differ
+    dict(
+        name='I-JEPA + VICReg 0.15, at the hierarchy\'s iterations',
+        config=_cfg,
+        cfg_options=dict(_ijepa, **_vicreg3)),
 ]
