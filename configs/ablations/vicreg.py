@@ -26,7 +26,7 @@ _vicreg = {'model.head.regularizer': _reg, 'model.head.reg_weight': 0.05}
 # three levels weighted 1 each, so at 0.05 its terms weigh a third of what
 # they weigh against I-JEPA's one level; 0.15 matches that share, and the
 # same 0.15 on I-JEPA says whether a larger weight helps on its own
-_vicreg3 = {'model.head.regularizer': _reg, 'model.head.reg_weight': 0.15}
+_vicreg3 = dict(_vicreg, **{'model.head.reg_weight': 0.15})
 # where the hierarchy's gap to I-JEPA with the terms comes from: the coarse
 # levels at a quarter of the weight, and at weight 0 (their queries still
 # run, so the arm pays the hierarchy's step and learns I-JEPA's task: the
