@@ -328,3 +328,56 @@ def test_multiway_with_activation_checkpointing_is_the_same():
             (blocks, out, c.grad, p.query_blocks[1].attn.qkv.weight.grad))
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('padded', [False, True])
+def test_late_queries_are_the_full_stream_with_identity_first_blocks(padded):
+    """``query_depth=1`` of two blocks: the queries go through the second
+    block only, reading its keys and values, which is the full multiway
+    stream whose first query block does nothing (zero output projections);
+    the blocks' predictions are those without queries."""
+    ctx, ci, ti = inputs()
+    queries = torch.randn(1, 5, 8)
+    call = dict(queries=queries, query_groups=(4, 1))
+    if padded:
+        call['context_mask'] = torch.tensor([[True, True, True, False],
+                                             [True, True, True, True]])
+    late = predictor(True, 2, multiway=True, query_depth=1)
+    full = multiway_predictor()
+    assert len(late.query_blocks) == 1
+    state = late.state_dict()
+    for k in list(state):
+        if k.startswith('query_blocks.0.'):
+            new = k.replace('query_blocks.0.', 'query_blocks.1.')
+            state[new] = state.pop(k)
+    first = full.query_blocks[0]
+    for lin in (first.attn.proj, first.mlp.fc2):
+        torch.nn.init.zeros_(lin.weight)
+        torch.nn.init.zeros_(lin.bias)
+    state.update({
+        k: v
+        for k, v in full.state_dict().items()
+        if k.startswith('query_blocks.0.')
+    })
+    full.load_state_dict(state)
+    b0, q0 = full(ctx, ci, ti, **call)
+    b1, q1 = late(ctx, ci, ti, **call)
+    torch.testing.assert_close(q1, q0, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(b1, b0, rtol=1e-5, atol=1e-6)
+    alone, _ = late(ctx, ci, ti, context_mask=call.get('context_mask'))
+    torch.testing.assert_close(b1, alone, rtol=1e-5, atol=1e-6)
+    # the second block, not the first, is the one the queries read
+    with torch.no_grad():
+        late.blocks[1].attn.qkv.weight.normal_()
+    _, q2 = late(ctx, ci, ti, **call)
+    assert (q2 - q1).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize('depth,match', [(0, r'query_depth 0 must'),
+                                         (3, r'query_depth 3 must'),
+                                         (True, r'query_depth True must')])
+def test_query_depth_is_checked(depth, match):
+    with pytest.raises(ValueError, match=match):
+        predictor(True, 2, multiway=True, query_depth=depth)
+    with pytest.raises(ValueError, match='query_depth=1 needs multiway'):
+        predictor(True, 2, query_depth=1)

@@ -146,6 +146,13 @@ class HJEPAPredictor(BaseModule):
             run side by side, ahead on two of them (README "The
             hierarchy against I-JEPA"), at 1.16x the patch level's step
             on one CPU thread.
+        query_depth: With ``multiway``, the query tokens join the sequence
+            for the last ``query_depth`` blocks only (None: every block):
+            before them ``[ctx | blocks]`` runs as without queries, then the
+            queries (their embeddings as given) read the context's keys and
+            values of those last blocks through their own ``query_depth``
+            blocks of weights. Fewer blocks for the query stream, a cheaper
+            step; the blocks' predictions do not change.
         init_cfg: mmengine initialisation config.
     """
 
@@ -163,6 +170,7 @@ class HJEPAPredictor(BaseModule):
                  query_context_grad: float = 1.0,
                  grouped_attention: bool = False,
                  multiway: bool = False,
+                 query_depth: Optional[int] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.grid_size = (grid_size, grid_size) if isinstance(
@@ -193,6 +201,15 @@ class HJEPAPredictor(BaseModule):
                 'multiway=True needs shared_context=True (the repeated layout '
                 'predicts the queries inside every block\'s sequence)')
         self.multiway = multiway
+        if query_depth is not None and not multiway:
+            raise ValueError(f'query_depth={query_depth} needs multiway=True '
+                             '(the query stream of its own)')
+        valid = isinstance(query_depth, int) and not isinstance(
+            query_depth, bool) and 1 <= query_depth <= num_layers
+        if query_depth is not None and not valid:
+            raise ValueError(f'query_depth {query_depth!r} must be an int in '
+                             f'1..num_layers ({num_layers}) or None')
+        self.query_depth = num_layers if query_depth is None else query_depth
         self.embed = nn.Linear(in_dims, embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.register_buffer(
@@ -209,7 +226,8 @@ class HJEPAPredictor(BaseModule):
         if multiway:  # the query tokens' own weights
             self.query_blocks = nn.ModuleList([
                 TransformerBlock(embed_dims, num_heads, mlp_ratio, True,
-                                 dpr[i]) for i in range(num_layers)
+                                 dpr[i])
+                for i in range(num_layers - self.query_depth, num_layers)
             ])
             self.query_norm = nn.LayerNorm(embed_dims, eps=1e-6)
             self.query_proj = nn.Linear(embed_dims, in_dims)
@@ -388,12 +406,14 @@ class HJEPAPredictor(BaseModule):
                     query_mask = keys if query_mask is None else (query_mask
                                                                   & keys)
         hidden = {}
+        first_query = len(self.blocks) - len(self.query_blocks) if (
+            multiway) else 0  # the first block the queries go through
         for i, block in enumerate(self.blocks):
-            if multiway:
+            if multiway and i >= first_query:
                 x, queries = run_block(
                     multiway_block,
                     block,
-                    self.query_blocks[i],
+                    self.query_blocks[i - first_query],
                     x,
                     queries,
                     n_ctx,
