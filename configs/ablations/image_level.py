@@ -17,6 +17,13 @@ seeds = (0, 1)
 # the CPU default before the multiway predictor (8b523fd), as these arms ran
 _cfg = ('configs/hjepa/'
         'hjepa_vit-tiny-d6-p4_shared-predictor_1xb128-22e_cifar10.py')
+_mw = 'configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+_default_levels_image = [
+    dict(kind='patch'),
+    dict(kind='region', grid=2, center=True),
+    dict(kind='region', grid=4, center=True),
+    dict(kind='image')
+]
 arms = [
     dict(
         name='I-JEPA (patch level only)',
@@ -37,12 +44,25 @@ arms = [
         name="the CPU default's levels + image level",
         config=_cfg,
         cfg_options={
-            'model.head.levels': [
-                dict(kind='patch'),
-                dict(kind='region', grid=2, center=True),
-                dict(kind='region', grid=4, center=True),
-                dict(kind='image')
-            ],
+            'model.head.levels': _default_levels_image,
             'model.head.level_weights': (1.0, 0.5, 0.5, 0.5)
+        }),
+    # on the multiway default (8b523fd), every level weighted 1, at the
+    # AMX machine's budget of ~2,200 iterations in 30 minutes (one thread)
+    dict(
+        name='the multiway default + image level, weight 1',
+        config=_mw,
+        cfg_options={
+            'model.head.levels': _default_levels_image,
+            'model.head.level_weights': (1.0, 1.0, 1.0, 1.0)
+        }),
+    dict(
+        name='patch + image level, weight 1 (multiway default recipe)',
+        config=_mw,
+        cfg_options={
+            'model.predictor.multiway': False,
+            'model.head.levels': [dict(kind='patch'),
+                                  dict(kind='image')],
+            'model.head.level_weights': (1.0, 1.0)
         }),
 ]
