@@ -12,6 +12,11 @@
 # patch + image 33.23 (646).
 #   python tools/analysis_tools/ablation.py configs/ablations/image_level.py \
 #       --parallel 2
+# The last two arms (the multiway default), seed 0, side by side on the
+# AMX machine (one runner per core, one thread each, --margin 1.0
+# --timing-steps 40, commit 7878469): default + image level 45.44 (2,488
+# iterations), patch + image level 45.69 (2,870), within a point of the
+# default's 44.81 and I-JEPA's 44.51 of an earlier session.
 budget_minutes = 30
 seeds = (0, 1)
 # the CPU default before the multiway predictor (8b523fd), as these arms ran
