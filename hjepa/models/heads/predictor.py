@@ -406,8 +406,8 @@ class HJEPAPredictor(BaseModule):
                     query_mask = keys if query_mask is None else (query_mask
                                                                   & keys)
         hidden = {}
-        first_query = len(self.blocks) - len(self.query_blocks) if (
-            multiway) else 0  # the first block the queries go through
+        # the first block the queries go through
+        first_query = len(self.blocks) - self.query_depth
         for i, block in enumerate(self.blocks):
             if multiway and i >= first_query:
                 x, queries = run_block(
