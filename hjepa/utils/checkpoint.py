@@ -321,8 +321,23 @@ def _hint(ckpt: dict, found: List[str], model_keys: List[str]) -> str:
                 f'multiway={saved} (the CPU default before the multiway '
                 'predictor is configs/hjepa/hjepa_vit-tiny-d6-p4_shared-'
                 'predictor_1xb128-22e_cifar10.py).')
+    if saved and _query_depth(found) != _query_depth(model_keys):
+        # multiway both, the query stream through another number of blocks
+        return ('The checkpoint was written with model.predictor.query_depth='
+                f'{_query_depth(found)}, the config has '
+                f'{_query_depth(model_keys)}; set model.predictor.query_depth='
+                f'{_query_depth(found)}.')
     return ('Was it written with another model config (another width, depth '
             'or patch size)?')
+
+
+def _query_depth(keys: List[str]) -> int:
+    """Blocks of a multiway predictor's query stream among ``keys``."""
+    prefix = 'predictor.query_blocks.'
+    return len({
+        k[len(prefix):].split('.', 1)[0]
+        for k in keys if k.startswith(prefix)
+    })
 
 
 def _mismatch_error(path: str, what: str, ckpt: dict,

@@ -199,6 +199,23 @@ def test_a_predictor_of_the_other_kind_is_named(tmp_path, saved_multiway):
     assert f'model.predictor.multiway={saved_multiway}' in str(info.value)
 
 
+def test_a_query_stream_of_another_depth_is_named(tmp_path):
+    """A multiway checkpoint whose query stream ran through another number
+    of predictor blocks (``query_depth``): the error names the setting the
+    checkpoint was written with."""
+
+    def model_of(depth):
+        cfg = Config.fromfile(SMOKE)
+        cfg.model.predictor.update(
+            multiway=True, num_layers=2, query_depth=depth)
+        return MODELS.build(cfg.model)
+
+    path = save(tmp_path / 'late.pth', model_of(1))
+    with pytest.raises(CheckpointError) as info:
+        check_model_checkpoint(model_of(None), path)
+    assert 'model.predictor.query_depth=1, the config has 2' in str(info.value)
+
+
 def test_convert_refuses_to_overwrite_its_source(trained):
     with pytest.raises(ValueError, match='would overwrite'):
         convert_pretrain_checkpoint(trained[0], trained[0])
