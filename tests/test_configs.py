@@ -80,3 +80,19 @@ def test_ablation_arms_build(path):
         MODELS.build(cfg.model)
         for hook in arm.get('custom_hooks', []):
             HOOKS.build(hook)
+
+
+def test_the_full_queries_leaf_is_the_default_with_every_block_queried():
+    """The default runs the coarse levels' queries in the predictor's last
+    block; the leaf that keeps the earlier default (every block) differs
+    from it in that one setting, so the ablations that ran on the earlier
+    default mean what they measured, and its checkpoints load there."""
+    leaf = osp.join(REPO, 'configs', 'hjepa', '{}_1xb128-22e_cifar10.py')
+    default = Config.fromfile(leaf.format('hjepa_vit-tiny-d6-p4'))
+    full = Config.fromfile(leaf.format('hjepa_vit-tiny-d6-p4_full-queries'))
+    last = MODELS.build(default.model).predictor
+    every = MODELS.build(full.model).predictor
+    assert (len(last.query_blocks), len(every.query_blocks)) == (1, 4)
+    assert full.model.predictor.query_depth is None
+    full.model.predictor.query_depth = 1
+    assert full.to_dict() == default.to_dict()

@@ -6,4 +6,5 @@
 _base_ = ['./hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py']
 
 model = dict(
-    predictor=dict(multiway=False), head=dict(level_weights=(1.0, 0.5, 0.5)))
+    predictor=dict(multiway=False, query_depth=None),
+    head=dict(level_weights=(1.0, 0.5, 0.5)))

@@ -1,4 +1,6 @@
-# The CPU default with VICReg's variance and covariance terms
+# The CPU default of 8b523fd-6901e9c (the coarse levels' queries in every
+# predictor block: hjepa_vit-tiny-d6-p4_full-queries_1xb128-22e_cifar10.py,
+# as this leaf was measured) with VICReg's variance and covariance terms
 # (VarianceCovarianceReg, weight 0.05) on the average-pooled context
 # embedding: every dimension's batch std held above 1, off-diagonal
 # covariances pushed to 0, against the bunched pooled features the default
@@ -14,7 +16,7 @@
 # the default's 52.18 and 56.38 / 60.76 with 13 epochs (README, "The main
 # job"). At an equal wall-clock budget the terms help one-level I-JEPA
 # more than the hierarchy (configs/ablations/vicreg.py).
-_base_ = './hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+_base_ = './hjepa_vit-tiny-d6-p4_full-queries_1xb128-22e_cifar10.py'
 model = dict(
     head=dict(
         regularizer=dict(

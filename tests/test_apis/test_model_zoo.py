@@ -70,7 +70,9 @@ def test_shipped_index_lists_configs_that_exist():
         assert (entry.weights is None) == (entry.sha256 is None), entry
     by_name = {e.name: e for e in entries}
     main = by_name['hjepa_vit-tiny-d6-p4_cifar10']
-    assert main.metrics['k-NN Top 1 (k=20)'] == 52.18
+    assert main.metrics['k-NN Top 1 (k=20)'] == 55.62
+    full = by_name['hjepa_vit-tiny-d6-p4_full-queries_cifar10']
+    assert full.metrics['k-NN Top 1 (k=20)'] == 52.18
     earlier = by_name['hjepa_vit-tiny-d6-p4_shared-predictor_cifar10']
     assert earlier.metrics['k-NN Top 1 (k=20)'] == 56.48
     vicreg = by_name['hjepa_vit-tiny-d6-p4_vicreg_cifar10']
@@ -80,6 +82,7 @@ def test_shipped_index_lists_configs_that_exist():
 def test_list_models_pattern(home):
     assert list_models('*d6-p4*') == [
         'hjepa_vit-tiny-d6-p4_cifar10',
+        'hjepa_vit-tiny-d6-p4_full-queries_cifar10',
         'hjepa_vit-tiny-d6-p4_shared-predictor_cifar10',
         'hjepa_vit-tiny-d6-p4_vicreg_cifar10', 'ijepa_vit-tiny-d6-p4_cifar10'
     ]

@@ -25,7 +25,7 @@ taskset -c ${CORE:-0,1} $P $B $H --amp --no-peak --cfg-options model.backbone.wi
 cat > $O/one_level_shared.py <<CFG
 _base_ = ['$PWD/$H']
 model = dict(
-    predictor=dict(multiway=False),
+    predictor=dict(multiway=False, query_depth=None),
     head=dict(levels=[dict(kind='patch')], level_weights=(1.0, )))
 CFG
 taskset -c ${CORE:-0,1} $P $B $H --amp --no-peak --steps 15 --warmup 3 --baseline-config $O/one_level_shared.py --json $O/hierarchy_cost.json > $O/hierarchy_cost.log 2>&1

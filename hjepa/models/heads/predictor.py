@@ -202,8 +202,10 @@ class HJEPAPredictor(BaseModule):
                 'predicts the queries inside every block\'s sequence)')
         self.multiway = multiway
         if query_depth is not None and not multiway:
-            raise ValueError(f'query_depth={query_depth} needs multiway=True '
-                             '(the query stream of its own)')
+            raise ValueError(
+                f'query_depth={query_depth} needs multiway=True (the query '
+                'stream of its own); with multiway=False set query_depth=None '
+                'too (the CPU default sets query_depth=1)')
         valid = isinstance(query_depth, int) and not isinstance(
             query_depth, bool) and 1 <= query_depth <= num_layers
         if query_depth is not None and not valid:
