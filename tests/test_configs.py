@@ -96,3 +96,23 @@ def test_the_full_queries_leaf_is_the_default_with_every_block_queried():
     assert full.model.predictor.query_depth is None
     full.model.predictor.query_depth = 1
     assert full.to_dict() == default.to_dict()
+
+
+def test_the_vicreg_leaves_add_only_the_terms_to_their_defaults():
+    """Each VICReg leaf is its default (the CPU default; the full-queries
+    one, as its main job ran) with VICReg's terms at weight 0.05 and nothing
+    else, so its numbers say what the terms did."""
+    leaf = osp.join(REPO, 'configs', 'hjepa', '{}_1xb128-22e_cifar10.py')
+    pairs = [('hjepa_vit-tiny-d6-p4', 'hjepa_vit-tiny-d6-p4_vicreg'),
+             ('hjepa_vit-tiny-d6-p4_full-queries',
+              'hjepa_vit-tiny-d6-p4_full-queries-vicreg')]
+    for name, with_terms in pairs:
+        base = Config.fromfile(leaf.format(name))
+        vicreg = Config.fromfile(leaf.format(with_terms))
+        head = vicreg.model.head
+        assert head.regularizer == dict(
+            type='VarianceCovarianceReg', gamma=1.0, cov_weight=0.04), name
+        assert head.reg_weight == 0.05, name
+        base.model.head.regularizer = head.regularizer
+        base.model.head.reg_weight = head.reg_weight
+        assert vicreg.to_dict() == base.to_dict(), name

@@ -76,12 +76,15 @@ def test_shipped_index_lists_configs_that_exist():
     earlier = by_name['hjepa_vit-tiny-d6-p4_shared-predictor_cifar10']
     assert earlier.metrics['k-NN Top 1 (k=20)'] == 56.48
     vicreg = by_name['hjepa_vit-tiny-d6-p4_vicreg_cifar10']
-    assert vicreg.metrics['k-NN Top 1 (k=20)'] == 57.03
+    assert vicreg.metrics['k-NN Top 1 (k=20)'] == 57.89
+    full_vicreg = by_name['hjepa_vit-tiny-d6-p4_full-queries-vicreg_cifar10']
+    assert full_vicreg.metrics['k-NN Top 1 (k=20)'] == 57.03
 
 
 def test_list_models_pattern(home):
     assert list_models('*d6-p4*') == [
         'hjepa_vit-tiny-d6-p4_cifar10',
+        'hjepa_vit-tiny-d6-p4_full-queries-vicreg_cifar10',
         'hjepa_vit-tiny-d6-p4_full-queries_cifar10',
         'hjepa_vit-tiny-d6-p4_shared-predictor_cifar10',
         'hjepa_vit-tiny-d6-p4_vicreg_cifar10', 'ijepa_vit-tiny-d6-p4_cifar10'
