@@ -17,9 +17,9 @@
 # the hierarchy 47.38 (two seeds); I-JEPA held to the hierarchy's
 # iterations 50.13 / 49.61 (seeds 0 / 1); coarse weights 0.25 and 0
 # 48.40 and 48.06 (seed 0), against 48.49 at 1. The default since
-# query_depth=1 with the terms at 0.05 against I-JEPA with them (seed 0,
-# side by side, work dir vicreg_qd1_30): 50.24 against 50.59 (2,232 and
-# 2,458 iterations).
+# query_depth=1 with the terms at 0.05 against I-JEPA with them (side by
+# side, work dir vicreg_qd1_30): 50.24 / 48.62 against 50.59 / 49.09
+# (seeds 0 / 1), -0.41 on the mean.
 budget_minutes = 30
 seeds = (0, 1)
 # the CPU default of 8b523fd-6901e9c (queries in every predictor block), as

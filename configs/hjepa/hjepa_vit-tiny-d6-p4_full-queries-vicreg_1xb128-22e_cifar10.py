@@ -17,8 +17,7 @@
 # job"). At an equal wall-clock budget the terms help one-level I-JEPA
 # more than the hierarchy (configs/ablations/vicreg.py). The leaf was
 # hjepa_vit-tiny-d6-p4_vicreg_1xb128-22e_cifar10.py until that name went
-# to the CPU default since query_depth=1 with the same terms.
-# The same terms as the CPU default's VICReg leaf, on the queries of every
-# predictor block.
+# to the CPU default since query_depth=1 with the same terms; it inherits
+# that leaf, with the queries back in every predictor block.
 _base_ = './hjepa_vit-tiny-d6-p4_vicreg_1xb128-22e_cifar10.py'
 model = dict(predictor=dict(query_depth=None))

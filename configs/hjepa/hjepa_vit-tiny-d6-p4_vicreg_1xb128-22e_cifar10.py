@@ -3,10 +3,10 @@
 # (VarianceCovarianceReg, weight 0.05) on the average-pooled context
 # embedding: every dimension's batch std held above 1, off-diagonal
 # covariances pushed to 0. The best main job in k-NN so far, and not the
-# default: at an equal wall-clock budget the terms lift I-JEPA as much
-# as the hierarchy (configs/ablations/vicreg.py: 50.24 against I-JEPA's
-# 50.59 with the terms, 30 minutes, seed 0), so with them the hierarchy
-# is level with I-JEPA, where without them it is ahead. As the main job
+# default: with the terms in both arms the hierarchy is 0.41 behind I-JEPA
+# at 30 minutes (configs/ablations/vicreg.py: 49.43 against 49.84, two
+# seeds side by side), where without them it is 1.46 ahead
+# (configs/ablations/query_depth.py). As the main job
 # on the Intel Xeon with AMX (2 cores, both threads, --amp):
 #   python tools/run_main_job.py \
 #       configs/hjepa/hjepa_vit-tiny-d6-p4_vicreg_1xb128-22e_cifar10.py \
