@@ -18,10 +18,16 @@ _cfg = ('configs/hjepa/'
         'hjepa_vit-tiny-d6-p4_full-queries_1xb128-22e_cifar10.py')
 arms = [
     dict(name='H-JEPA (the CPU default)', config=_cfg),
-    # the CPU default since the queries run in the predictor's last block
-    # only (query_depth=1); not yet run at 60 minutes
+    # the CPU default of a2a31bf (the queries in the predictor's last block
+    # only, query_depth=1, three levels); not yet run at 60 minutes
     dict(
         name='H-JEPA, queries in the last predictor block',
+        config=('configs/hjepa/'
+                'hjepa_vit-tiny-d6-p4_regions-2-4_1xb128-22e_cifar10.py')),
+    # the CPU default since the whole-image patch level joined it (four
+    # levels); not yet run at 60 minutes
+    dict(
+        name='H-JEPA + the whole-image patch level',
         config='configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'),
     dict(
         name='I-JEPA (patch level only)',

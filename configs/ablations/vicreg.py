@@ -72,12 +72,14 @@ arms = [
         name='H-JEPA + VICReg 0.15, coarse weights 0 (their cost only)',
         config=_cfg,
         cfg_options=dict(_vicreg3, **_coarse_zero)),
-    # the CPU default since 6901e9c (the coarse levels' queries in the
-    # predictor's last block only) with the same terms, against 'I-JEPA +
-    # VICReg terms, weight 0.05' (the same model as I-JEPA on this leaf)
+    # the CPU default of a2a31bf (the coarse levels' queries in the
+    # predictor's last block only, three levels) with the same terms,
+    # against 'I-JEPA + VICReg terms, weight 0.05' (the same model as
+    # I-JEPA on this leaf)
     dict(
         name='H-JEPA, queries in the last block, + VICReg terms, weight 0.05',
-        config='configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py',
+        config=('configs/hjepa/'
+                'hjepa_vit-tiny-d6-p4_regions-2-4_1xb128-22e_cifar10.py'),
         cfg_options=_vicreg),
     # I-JEPA held to the hierarchy's iterations: the same arm as 'I-JEPA +
     # VICReg terms, weight 0.15', run with --pace-from a directory holding

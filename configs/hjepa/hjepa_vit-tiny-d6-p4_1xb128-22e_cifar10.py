@@ -20,6 +20,22 @@ model = dict(
     # hierarchy against I-JEPA"); the default of 8b523fd-6901e9c, queries
     # in every block, is hjepa_vit-tiny-d6-p4_full-queries_1xb128-22e_cifar10
     predictor=dict(embed_dims=96, num_layers=4, num_heads=3, query_depth=1),
+    # four levels: the target-block patches (I-JEPA's task), the centred
+    # 2x2 quadrants and 4x4 cells of the image, and every patch of the
+    # image, centred (grid=8 on CIFAR's 8x8 grid): the finest region level
+    # also asks for the patches the context shows, whose context tokens saw
+    # a colour-jittered view. At 30 minutes against I-JEPA, side by side
+    # (configs/ablations/dense_level.py, README "The hierarchy against
+    # I-JEPA"); the three-level default before it is
+    # hjepa_vit-tiny-d6-p4_regions-2-4_1xb128-22e_cifar10
+    head=dict(
+        levels=[
+            dict(kind='patch'),
+            dict(kind='region', grid=2, center=True),
+            dict(kind='region', grid=4, center=True),
+            dict(kind='region', grid=8, center=True),
+        ],
+        level_weights=(1.0, 1.0, 1.0, 1.0)),
     # colour jitter on the context encoder's input only (see BatchColorJitter)
     context_augment=dict(type='BatchColorJitter'))
 train_dataloader = dict(batch_size=128)

@@ -5,6 +5,6 @@
 # The ablation files that ran on that default run on this config, so
 # their arms mean what their README tables measured; checkpoints trained
 # before the switch load into it.
-_base_ = ['./hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py']
+_base_ = ['./hjepa_vit-tiny-d6-p4_regions-2-4_1xb128-22e_cifar10.py']
 
 model = dict(predictor=dict(query_depth=None))

@@ -3,7 +3,7 @@
 # on the block predictor's own weights, weighted 0.5 each. Every ablation
 # config that ran before that change runs on this one, so its arms mean
 # what its README table measured.
-_base_ = ['./hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py']
+_base_ = ['./hjepa_vit-tiny-d6-p4_regions-2-4_1xb128-22e_cifar10.py']
 
 model = dict(
     predictor=dict(multiway=False, query_depth=None),

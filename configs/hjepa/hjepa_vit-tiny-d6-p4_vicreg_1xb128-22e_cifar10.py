@@ -1,5 +1,6 @@
-# The CPU default (the coarse levels' queries in the predictor's last
-# block, query_depth=1) with VICReg's variance and covariance terms
+# The CPU default of a2a31bf (the coarse levels' queries in the predictor's
+# last block, query_depth=1, three levels: the regions-2-4 leaf) with
+# VICReg's variance and covariance terms
 # (VarianceCovarianceReg, weight 0.05) on the average-pooled context
 # embedding: every dimension's batch std held above 1, off-diagonal
 # covariances pushed to 0. The best main job in k-NN so far, and not the
@@ -15,7 +16,7 @@
 # minutes (the loop ran 1.26x the timing: 20 epochs would have kept to
 # the hour), scoring 57.89 k-NN (k=20) against the default's 55.62
 # (README, "The main job").
-_base_ = './hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'
+_base_ = './hjepa_vit-tiny-d6-p4_regions-2-4_1xb128-22e_cifar10.py'
 model = dict(
     head=dict(
         regularizer=dict(
