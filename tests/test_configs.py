@@ -82,28 +82,46 @@ def test_ablation_arms_build(path):
             HOOKS.build(hook)
 
 
-def test_the_full_queries_leaf_is_the_default_with_every_block_queried():
-    """The default runs the coarse levels' queries in the predictor's last
-    block; the leaf that keeps the earlier default (every block) differs
-    from it in that one setting, so the ablations that ran on the earlier
-    default mean what they measured, and its checkpoints load there."""
+def test_the_default_is_the_three_levels_and_the_whole_image_patches():
+    """The default is the three-level leaf (the default of a2a31bf, which
+    the ablations that ran on it inherit) with one more level, a query per
+    patch of the whole 8x8 grid, and nothing else."""
     leaf = osp.join(REPO, 'configs', 'hjepa', '{}_1xb128-22e_cifar10.py')
     default = Config.fromfile(leaf.format('hjepa_vit-tiny-d6-p4'))
+    three = Config.fromfile(leaf.format('hjepa_vit-tiny-d6-p4_regions-2-4'))
+    model = MODELS.build(default.model)
+    assert model.num_levels == 4
+    assert model.head.queries((8, 8), 'cpu')[1] == (4, 16, 64)
+    assert MODELS.build(three.model).num_levels == 3
+    three.model.head.levels.append(dict(kind='region', grid=8, center=True))
+    three.model.head.level_weights = (1.0, 1.0, 1.0, 1.0)
+    assert three.to_dict() == default.to_dict()
+
+
+def test_the_full_queries_leaf_is_the_three_levels_queried_in_every_block():
+    """The three-level leaf runs the coarse levels' queries in the
+    predictor's last block; the leaf that keeps the earlier default (every
+    block) differs from it in that one setting, so the ablations that ran on
+    the earlier default mean what they measured, and its checkpoints load
+    there."""
+    leaf = osp.join(REPO, 'configs', 'hjepa', '{}_1xb128-22e_cifar10.py')
+    three = Config.fromfile(leaf.format('hjepa_vit-tiny-d6-p4_regions-2-4'))
     full = Config.fromfile(leaf.format('hjepa_vit-tiny-d6-p4_full-queries'))
-    last = MODELS.build(default.model).predictor
+    last = MODELS.build(three.model).predictor
     every = MODELS.build(full.model).predictor
     assert (len(last.query_blocks), len(every.query_blocks)) == (1, 4)
     assert full.model.predictor.query_depth is None
     full.model.predictor.query_depth = 1
-    assert full.to_dict() == default.to_dict()
+    assert full.to_dict() == three.to_dict()
 
 
 def test_the_vicreg_leaves_add_only_the_terms_to_their_defaults():
-    """Each VICReg leaf is its default (the CPU default; the full-queries
-    one, as its main job ran) with VICReg's terms at weight 0.05 and nothing
-    else, so its numbers say what the terms did."""
+    """Each VICReg leaf is the default its main job ran on (the three-level
+    default of a2a31bf; the full-queries one) with VICReg's terms at weight
+    0.05 and nothing else, so its numbers say what the terms did."""
     leaf = osp.join(REPO, 'configs', 'hjepa', '{}_1xb128-22e_cifar10.py')
-    pairs = [('hjepa_vit-tiny-d6-p4', 'hjepa_vit-tiny-d6-p4_vicreg'),
+    pairs = [('hjepa_vit-tiny-d6-p4_regions-2-4',
+              'hjepa_vit-tiny-d6-p4_vicreg'),
              ('hjepa_vit-tiny-d6-p4_full-queries',
               'hjepa_vit-tiny-d6-p4_full-queries-vicreg')]
     for name, with_terms in pairs:

@@ -24,10 +24,13 @@ model = dict(
     # 2x2 quadrants and 4x4 cells of the image, and every patch of the
     # image, centred (grid=8 on CIFAR's 8x8 grid): the finest region level
     # also asks for the patches the context shows, whose context tokens saw
-    # a colour-jittered view. At 30 minutes against I-JEPA, side by side
-    # (configs/ablations/dense_level.py, README "The hierarchy against
-    # I-JEPA"); the three-level default before it is
-    # hjepa_vit-tiny-d6-p4_regions-2-4_1xb128-22e_cifar10
+    # a colour-jittered view. At 30 minutes against I-JEPA, side by side:
+    # +3.80 k-NN on two seeds, AMD EPYC Zen 4 (configs/ablations/
+    # dense_level.py, README "The hierarchy against I-JEPA"); the
+    # three-level default before it is
+    # hjepa_vit-tiny-d6-p4_regions-2-4_1xb128-22e_cifar10. `make train` with
+    # it (e111402, Intel Xeon with AMX, 18 epochs fitted): 55.39 k-NN,
+    # 58.96 / 64.01 linear probe (README "The main job")
     head=dict(
         levels=[
             dict(kind='patch'),

@@ -70,7 +70,9 @@ def test_shipped_index_lists_configs_that_exist():
         assert (entry.weights is None) == (entry.sha256 is None), entry
     by_name = {e.name: e for e in entries}
     main = by_name['hjepa_vit-tiny-d6-p4_cifar10']
-    assert main.metrics['k-NN Top 1 (k=20)'] == 55.62
+    assert main.metrics['k-NN Top 1 (k=20)'] == 55.39
+    three = by_name['hjepa_vit-tiny-d6-p4_regions-2-4_cifar10']
+    assert three.metrics['k-NN Top 1 (k=20)'] == 55.62
     full = by_name['hjepa_vit-tiny-d6-p4_full-queries_cifar10']
     assert full.metrics['k-NN Top 1 (k=20)'] == 52.18
     earlier = by_name['hjepa_vit-tiny-d6-p4_shared-predictor_cifar10']
@@ -86,6 +88,7 @@ def test_list_models_pattern(home):
         'hjepa_vit-tiny-d6-p4_cifar10',
         'hjepa_vit-tiny-d6-p4_full-queries-vicreg_cifar10',
         'hjepa_vit-tiny-d6-p4_full-queries_cifar10',
+        'hjepa_vit-tiny-d6-p4_regions-2-4_cifar10',
         'hjepa_vit-tiny-d6-p4_shared-predictor_cifar10',
         'hjepa_vit-tiny-d6-p4_vicreg_cifar10', 'ijepa_vit-tiny-d6-p4_cifar10'
     ]
