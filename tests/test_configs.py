@@ -13,6 +13,9 @@ CONFIGS = sorted(
     glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True) +
     glob.glob(osp.join(REPO, 'projects', '*', 'configs', '*.py')))
 
+# a CIFAR-10 CPU leaf by its name's stem
+LEAF = osp.join(REPO, 'configs', 'hjepa', '{}_1xb128-22e_cifar10.py')
+
 
 def _pretraining(path):
     """mmdet and mmseg configs build in their own scopes (tested in
@@ -86,9 +89,8 @@ def test_the_default_is_the_three_levels_and_the_whole_image_patches():
     """The default is the three-level leaf (the default of a2a31bf, which
     the ablations that ran on it inherit) with one more level, a query per
     patch of the whole 8x8 grid, and nothing else."""
-    leaf = osp.join(REPO, 'configs', 'hjepa', '{}_1xb128-22e_cifar10.py')
-    default = Config.fromfile(leaf.format('hjepa_vit-tiny-d6-p4'))
-    three = Config.fromfile(leaf.format('hjepa_vit-tiny-d6-p4_regions-2-4'))
+    default = Config.fromfile(LEAF.format('hjepa_vit-tiny-d6-p4'))
+    three = Config.fromfile(LEAF.format('hjepa_vit-tiny-d6-p4_regions-2-4'))
     model = MODELS.build(default.model)
     assert model.num_levels == 4
     assert model.head.queries((8, 8), 'cpu')[1] == (4, 16, 64)
@@ -104,9 +106,8 @@ def test_the_full_queries_leaf_is_the_three_levels_queried_in_every_block():
     block) differs from it in that one setting, so the ablations that ran on
     the earlier default mean what they measured, and its checkpoints load
     there."""
-    leaf = osp.join(REPO, 'configs', 'hjepa', '{}_1xb128-22e_cifar10.py')
-    three = Config.fromfile(leaf.format('hjepa_vit-tiny-d6-p4_regions-2-4'))
-    full = Config.fromfile(leaf.format('hjepa_vit-tiny-d6-p4_full-queries'))
+    three = Config.fromfile(LEAF.format('hjepa_vit-tiny-d6-p4_regions-2-4'))
+    full = Config.fromfile(LEAF.format('hjepa_vit-tiny-d6-p4_full-queries'))
     last = MODELS.build(three.model).predictor
     every = MODELS.build(full.model).predictor
     assert (len(last.query_blocks), len(every.query_blocks)) == (1, 4)
@@ -119,14 +120,13 @@ def test_the_vicreg_leaves_add_only_the_terms_to_their_defaults():
     """Each VICReg leaf is the default its main job ran on (the three-level
     default of a2a31bf; the full-queries one) with VICReg's terms at weight
     0.05 and nothing else, so its numbers say what the terms did."""
-    leaf = osp.join(REPO, 'configs', 'hjepa', '{}_1xb128-22e_cifar10.py')
     pairs = [('hjepa_vit-tiny-d6-p4_regions-2-4',
               'hjepa_vit-tiny-d6-p4_vicreg'),
              ('hjepa_vit-tiny-d6-p4_full-queries',
               'hjepa_vit-tiny-d6-p4_full-queries-vicreg')]
     for name, with_terms in pairs:
-        base = Config.fromfile(leaf.format(name))
-        vicreg = Config.fromfile(leaf.format(with_terms))
+        base = Config.fromfile(LEAF.format(name))
+        vicreg = Config.fromfile(LEAF.format(with_terms))
         head = vicreg.model.head
         assert head.regularizer == dict(
             type='VarianceCovarianceReg', gamma=1.0, cov_weight=0.04), name
