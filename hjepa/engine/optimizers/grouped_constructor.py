@@ -1,7 +1,9 @@
 """An optimizer with as few parameter groups as its hyperparameters allow."""
+import logging
 from typing import List
 
 import torch.nn as nn
+from mmengine.logging import MMLogger, print_log
 from mmengine.optim import DefaultOptimWrapperConstructor
 
 from hjepa.registry import OPTIM_WRAPPER_CONSTRUCTORS
@@ -19,6 +21,11 @@ class GroupedOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     groups (decay, no decay), and leaves out parameters that do not
     require gradients (the EMA target encoder). Every parameter keeps the
     learning rate and weight decay the default constructor gives it.
+
+    mmengine warns once per frozen tensor (``... is skipped since its
+    requires_grad=False``: some 80 lines for the CPU default's target
+    encoder, at every start); here one INFO line counts them instead, so
+    the warnings a user should read are not buried.
     """
 
     def add_params(self,
@@ -30,7 +37,20 @@ class GroupedOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             super().add_params(params, module, prefix, **kwargs)
             return
         singles: List[dict] = []
-        super().add_params(singles, module, prefix, **kwargs)
+        logger = MMLogger.get_current_instance()
+        skipped = _FrozenSkipFilter()
+        logger.addFilter(skipped)
+        try:
+            super().add_params(singles, module, prefix, **kwargs)
+        finally:
+            logger.removeFilter(skipped)
+        if skipped.count:
+            print_log(
+                f'{skipped.count} parameter tensors that do not require '
+                'gradients (e.g. the EMA target encoder) are left out of '
+                'the optimizer',
+                logger='current',
+                level=logging.INFO)
         merged = {}
         for group in singles:
             kept = [p for p in group['params'] if p.requires_grad]
@@ -43,3 +63,18 @@ class GroupedOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 merged[key] = dict(group, params=[])
                 params.append(merged[key])
             merged[key]['params'].extend(kept)
+
+
+class _FrozenSkipFilter(logging.Filter):
+    """Drops mmengine's per-tensor "requires_grad=False" warnings and
+    counts them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if 'is skipped since its requires_grad=False' in record.getMessage():
+            self.count += 1
+            return False
+        return True
