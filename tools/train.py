@@ -176,19 +176,12 @@ _FILE_ONLY = ('\n-----', 'Config:\n', 'Hooks will be executed',
 
 
 class _QuietConsole(logging.Filter):
-    """Drops from the console what the log file keeps, and everywhere the
-    optimizer constructor's warnings about the frozen target encoder."""
-
-    def __init__(self, console: bool) -> None:
-        super().__init__()
-        self.console = console
+    """Drops from the console what the log file keeps. (The optimizer
+    constructor's warnings about the frozen target encoder are not made:
+    ``GroupedOptimWrapperConstructor`` counts them in one line.)"""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        msg = str(record.msg)
-        if msg.startswith('target_encoder.') and msg.endswith(
-                'is skipped since its requires_grad=False'):
-            return False  # frozen on purpose: the EMA copy
-        return not (self.console and msg.startswith(_FILE_ONLY))
+        return not str(record.msg).startswith(_FILE_ONLY)
 
 
 def quiet_start(runner_cls):
@@ -200,8 +193,8 @@ def quiet_start(runner_cls):
         def build_logger(self, *args, **kwargs):
             logger = super().build_logger(*args, **kwargs)
             for handler in logger.handlers:
-                console = not isinstance(handler, logging.FileHandler)
-                handler.addFilter(_QuietConsole(console))
+                if not isinstance(handler, logging.FileHandler):
+                    handler.addFilter(_QuietConsole())
             logger.info(f'environment, config and hooks: in {logger.log_file}')
             return logger
 
