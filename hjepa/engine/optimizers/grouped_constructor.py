@@ -24,8 +24,10 @@ class GroupedOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
     mmengine warns once per frozen tensor (``... is skipped since its
     requires_grad=False``: some 80 lines for the CPU default's target
-    encoder, at every start); here one INFO line counts them instead, so
-    the warnings a user should read are not buried.
+    encoder, wherever a model's optimizer is built: training, the
+    throughput benchmark, the ablation runner's timing); here one INFO
+    line counts them instead, so the warnings a user should read are not
+    buried.
     """
 
     def add_params(self,
