@@ -108,6 +108,83 @@ def test_min_hidden_scores_only_the_hidden_regions():
     assert float(losses['loss_level1']) == 0
 
 
+def test_a_sampling_level_asks_and_scores_only_the_drawn_regions():
+    """sample=k: the k drawn regions' query tokens are the full level's rows
+    for them, and the level's loss is the mean distance over those regions
+    alone, with the full level's targets (centring still on the whole
+    image's mean); a prediction off on an undrawn region cannot move it."""
+    levels = [
+        PATCH,
+        dict(kind='region', grid=4),
+        dict(kind='region', grid=8, center=True)
+    ]
+    full = head(levels, (1.0, 1.0, 1.0), loss=dict(type='MSELatentLoss'))
+    sampled = head(
+        levels[:2] + [dict(levels[2], sample=5)], (1.0, 1.0, 1.0),
+        loss=dict(type='MSELatentLoss'))
+    sampled.load_state_dict(full.state_dict())
+    cells = sampled.sample_cells(torch.Generator().manual_seed(0))
+    assert list(cells) == [2] and cells[2].shape == (5, )
+    assert len(set(cells[2].tolist())) == 5 and 0 <= cells[2].min()
+    assert cells[2].max() < 64
+    all_queries, groups = full.queries((8, 8), 'cpu')
+    queries, sampled_groups = sampled.queries((8, 8), 'cpu', cells)
+    assert groups == (16, 64) and sampled_groups == (16, 5)
+    rows = torch.cat([torch.arange(16), 16 + cells[2]])
+    torch.testing.assert_close(queries, all_queries[:, rows])
+    # without cells every region is asked (evaluation, tools)
+    assert sampled.queries((8, 8), 'cpu')[1] == (16, 64)
+
+    tokens = torch.randn(2, 64, 8)
+    tgt_idx = torch.tensor([[[0, 1, 8, 9]]]).expand(2, 1, 4)
+    block_pred = torch.randn(2, 4, 8)
+    full_pred = torch.randn(2, 80, 8)
+    target = full.targets([tokens])
+    want = full.loss(block_pred, full_pred, target, tgt_idx, (8, 8))
+    got = sampled.loss(
+        block_pred, full_pred[:, rows], target, tgt_idx, (8, 8), cells=cells)
+    for key in ('loss_level0', 'loss_level1'):
+        torch.testing.assert_close(got[key], want[key])
+    centred = target - target.mean(1, keepdim=True)
+    tgt = F.layer_norm(centred[:, cells[2]], (8, ))  # grid 8: one patch each
+    expected = (full_pred[:, 16 + cells[2]] - tgt).pow(2).mean()
+    torch.testing.assert_close(
+        got['loss_level2'], expected, rtol=1e-5, atol=1e-6)
+    undrawn = [c for c in range(64) if c not in cells[2].tolist()]
+    moved = full_pred.clone()
+    moved[:, 16 + torch.tensor(undrawn)] += 100.0
+    again = sampled.loss(
+        block_pred, moved[:, rows], target, tgt_idx, (8, 8), cells=cells)
+    torch.testing.assert_close(again['loss_level2'], got['loss_level2'])
+    # predictions for every region with the cells of a sample: refused
+    with pytest.raises(
+            ValueError,
+            match='80 query predictions where the '
+            'region levels ask 21'):
+        sampled.loss(
+            block_pred, full_pred, target, tgt_idx, (8, 8), cells=cells)
+
+
+def test_sampled_regions_differ_between_steps_and_cover_the_grid():
+    h = head([PATCH, dict(kind='region', grid=8, sample=16)], (1.0, 1.0))
+    gen = torch.Generator()
+    drawn = [h.sample_cells(gen.manual_seed(step))[1] for step in range(40)]
+    assert not torch.equal(drawn[0], drawn[1])
+    assert all(torch.equal(d, d.sort().values) for d in drawn)
+    assert set(torch.cat(drawn).tolist()) == set(range(64))
+    # the same seed draws the same regions (a resumed step asks the same)
+    torch.testing.assert_close(h.sample_cells(gen.manual_seed(3))[1], drawn[3])
+    # no sampling level: nothing drawn
+    assert head([PATCH, dict(kind='region', grid=8)],
+                (1.0, 1.0)).sample_cells(gen) is None
+
+
+@pytest.mark.parametrize('sample', [0, 65, 2.5, True, '16'])
+def test_a_sample_outside_the_grid_is_refused(sample):
+    with pytest.raises(ValueError, match=r'sample .* must be None'):
+        head([PATCH, dict(kind='region', grid=8, sample=sample)], (1.0, 1.0))
+
+
 def test_query_tokens_sit_at_their_regions():
     h = head([PATCH, dict(kind='region', grid=2)], (1.0, 1.0))
     queries, _ = h.queries((8, 8), 'cpu')

@@ -6,7 +6,8 @@ import torch.nn.functional as F
 
 from hjepa.models import HJEPA, HierarchicalLatentHead, SmoothL1LatentLoss
 from hjepa.models.utils import gather_tokens
-from hjepa.models.utils.seeding import MASK_STREAM, SET_STRIDE, step_generator
+from hjepa.models.utils.seeding import (MASK_STREAM, QUERY_STREAM, SET_STRIDE,
+                                        step_generator)
 
 PATCH = dict(kind='patch')
 QUERY_LEVELS = [
@@ -226,7 +227,32 @@ def test_mask_sets_share_one_target_pass():
 def test_mask_set_streams_never_meet_another_stream():
     from hjepa.models.utils import seeding
     streams = [v for k, v in vars(seeding).items() if k.endswith('_STREAM')]
-    assert len(streams) == 5 and max(streams) < SET_STRIDE
+    assert len(streams) == 6 and max(streams) < SET_STRIDE
+
+
+def test_a_sampling_level_gets_k_queries_drawn_per_step():
+    """sample=k: the predictor gets the k drawn regions' query tokens only,
+    drawn from the step's own stream, so the same step (a resumed run)
+    draws the same regions and the next step others; every level learns."""
+    levels = [PATCH, dict(kind='region', grid=8, center=True, sample=6)]
+    model = build(levels, (1.0, 1.0))
+    seen = []
+    model.predictor.register_forward_hook(
+        lambda mod, args, out: seen.append(args[4].shape[1]))
+    drawn = []
+    sample = model.head.sample_cells
+    model.head.sample_cells = lambda gen: drawn.append(sample(gen)) or drawn[-1
+                                                                             ]
+    x = torch.randn(2, 3, 32, 32)
+    step = int(model.num_steps)
+    losses = model(x, mode='loss')
+    assert seen == [6] and float(losses['loss_level1']) > 0
+    (losses['loss_level0'] + losses['loss_level1']).backward()
+    assert model.head.level_embed.grad.abs().sum() > 0
+    gen = step_generator(torch.Generator(), model.seed, step, QUERY_STREAM)
+    torch.testing.assert_close(sample(gen)[1], drawn[0][1])
+    model(x, mode='loss')  # the next step
+    assert not torch.equal(drawn[0][1], drawn[1][1])
 
 
 @pytest.mark.parametrize('bad', [0, 1.5, True])

@@ -9,7 +9,8 @@ from mmengine.model import BaseModel
 from hjepa.registry import MODELS
 from ..utils.crops import crop_options, crop_resize, sample_crop_boxes
 from ..utils.seeding import (CONTEXT_AUGMENT_STREAM, CROP_STREAM, MASK_STREAM,
-                             REG_STREAM, SET_STRIDE, step_generator)
+                             QUERY_STREAM, REG_STREAM, SET_STRIDE,
+                             step_generator)
 
 
 def _build(cfg_or_module, **defaults):
@@ -380,8 +381,12 @@ class HJEPA(BaseModel):
         padded = {} if ctx_mask is None else dict(context_mask=ctx_mask)
         block_pred = query_pred = None
         depth = {}  # only with depth levels, for predictors without them
+        sampled = {}  # only with sampling region levels
         if self.head.needs_prediction:
-            queries, groups = self.head.queries(grid, inputs.device)
+            # the regions the sampling levels ask this step (None: all)
+            cells = self.head.sample_cells(gen(QUERY_STREAM))
+            sampled = {} if cells is None else dict(cells=cells)
+            queries, groups = self.head.queries(grid, inputs.device, **sampled)
             if self.head.predictor_blocks:
                 depth = dict(hidden_layers=self.head.predictor_blocks)
             if self.query_predictor is None:
@@ -397,8 +402,9 @@ class HJEPA(BaseModel):
                                                   queries, groups, **padded)[1]
             if depth:
                 depth = dict(hidden=out[2], block_tokens=block_tokens)
-        losses = self.head.loss(block_pred, query_pred, target, tgt_idx, grid,
-                                context, gen(REG_STREAM), **padded, **depth)
+        losses = self.head.loss(block_pred,
+                                query_pred, target, tgt_idx, grid, context,
+                                gen(REG_STREAM), **padded, **depth, **sampled)
         # logged, not summed (no 'loss' in the name): how much context the
         # masks left, per sample on average (the batch's smallest when
         # contexts are cut to it)

@@ -90,6 +90,11 @@ class HierarchicalLatentHead(BaseModule):
     this fraction of patches lies in the target blocks, so the level asks
     for the gist of what the context does not show rather than also
     summarising what it does; a batch with no such region adds 0.
+    ``sample`` (default None: every region) asks only ``sample`` of the
+    level's regions per training step, drawn afresh each step, the same
+    for every image of the batch (:meth:`sample_cells`): the level costs
+    ``sample`` query tokens instead of ``h * w``, and over many steps
+    every region is asked about as often.
 
     Args:
         in_dims: Width of encoder tokens (targets and predictions).
@@ -209,7 +214,7 @@ class HierarchicalLatentHead(BaseModule):
             raise ValueError(f'level {i} {lv}: kind must be one of '
                              f'{LEVEL_KINDS}')
         allowed = {'kind', 'norm'} | {
-            'region': {'grid', 'center', 'proj', 'min_hidden'},
+            'region': {'grid', 'center', 'proj', 'min_hidden', 'sample'},
             'window': {'side', 'proj'},
             'patch': {'proj'},
             'depth': {'layer', 'pred_layer'},  # always its own norm and head
@@ -233,6 +238,13 @@ class HierarchicalLatentHead(BaseModule):
                 raise ValueError(f'level {i}: min_hidden {min_hidden!r} must '
                                  'be a fraction in [0, 1]')
             lv['min_hidden'] = float(min_hidden)
+            sample, cells = lv.get('sample'), lv['grid'][0] * lv['grid'][1]
+            if sample is not None and (not _is_int(sample)
+                                       or not 1 <= sample <= cells):
+                raise ValueError(f'level {i}: sample {sample!r} must be None '
+                                 '(every region) or an int in 1..'
+                                 f'{cells}, the regions of grid {lv["grid"]}')
+            lv['sample'] = None if sample is None else int(sample)
         if kind == 'window':
             side = int(lv.get('side', 2))
             if side < 2 or side & (side - 1):
@@ -355,16 +367,51 @@ class HierarchicalLatentHead(BaseModule):
                 tuple(grid_size), tuple(region_grid)).to(device)
         return self._pool_cache[key]
 
-    def queries(self, grid_size: Tuple[int, int],
-                device) -> Tuple[Optional[torch.Tensor], Tuple[int, ...]]:
+    def sample_cells(
+        self,
+        generator: Optional[torch.Generator] = None
+    ) -> Optional[Dict[int, torch.Tensor]]:
+        """Draw the regions each sampling level asks about this step.
+
+        Returns:
+            For each region level with ``sample=k``, its index and the
+            ``k`` region indices drawn (sorted, CPU), to pass to
+            :meth:`queries` and :meth:`loss` alike; None when no level
+            samples.
+        """
+        cells = {}
+        for i in self.region_levels:
+            k = self.levels[i]['sample']
+            if k is not None:
+                n = self.levels[i]['grid'][0] * self.levels[i]['grid'][1]
+                cells[i] = torch.randperm(
+                    n, generator=generator)[:k].sort().values
+        return cells or None
+
+    def _region_pool(self, i: int, grid_size, device,
+                     cells: Optional[Dict[int, torch.Tensor]]):
+        """Pool rows of region level ``i``: those of ``cells`` if drawn."""
+        pool = self._pool_matrix(grid_size, self.levels[i]['grid'], device)
+        if cells is not None and i in cells:
+            pool = pool[cells[i].to(device)]
+        return pool
+
+    def queries(
+        self,
+        grid_size: Tuple[int, int],
+        device,
+        cells: Optional[Dict[int, torch.Tensor]] = None
+    ) -> Tuple[Optional[torch.Tensor], Tuple[int, ...]]:
         """Query tokens [1, R, D_pred] of the region levels, finest first in
-        the order of ``levels``, and the number of queries per level."""
+        the order of ``levels``, and the number of queries per level
+        (``cells`` from :meth:`sample_cells`: only the regions drawn;
+        None: every region)."""
         if not self.region_levels:
             return None, ()
         pos = sincos_2d(self.pred_dims, tuple(grid_size)).to(device)
         tokens, groups = [], []
         for j, i in enumerate(self.region_levels):
-            pool = self._pool_matrix(grid_size, self.levels[i]['grid'], device)
+            pool = self._region_pool(i, grid_size, device, cells)
             tokens.append(pool @ pos + self.level_embed[j])  # [R_l, D_pred]
             groups.append(pool.shape[0])
         return torch.cat(tokens).unsqueeze(0), tuple(groups)
@@ -437,7 +484,8 @@ class HierarchicalLatentHead(BaseModule):
         generator: Optional[torch.Generator] = None,
         context_mask: Optional[torch.Tensor] = None,
         hidden: Optional[Dict[int, torch.Tensor]] = None,
-        block_tokens: Optional[Dict[int, torch.Tensor]] = None
+        block_tokens: Optional[Dict[int, torch.Tensor]] = None,
+        cells: Optional[Dict[int, torch.Tensor]] = None
     ) -> Dict[str, torch.Tensor]:
         """Weighted loss of every level (and the regulariser).
 
@@ -461,6 +509,8 @@ class HierarchicalLatentHead(BaseModule):
                 [B * M, N_tgt, D_pred].
             block_tokens: Depth levels only: the target encoder's output
                 of each of :meth:`encoder_blocks` [B, N, D].
+            cells: The regions drawn by :meth:`sample_cells`, as given to
+                :meth:`queries` for ``query_pred`` (None: every region).
 
         Returns:
             ``loss_level{l}`` per level scored (weighted; without
@@ -489,6 +539,16 @@ class HierarchicalLatentHead(BaseModule):
             flat_idx = target_idx.flatten(0, 1)  # [B*M, N_tgt]
             block_target = gather_tokens(target_tokens, target_idx.flatten(1))
             block_target = block_target.view(B * M, n_tgt, -1)
+        if block_pred is not None and self.region_levels:
+            asked = sum(
+                self._region_pool(i, grid_size, target_tokens.device,
+                                  cells).shape[0] for i in self.region_levels)
+            got = None if query_pred is None else query_pred.shape[1]
+            if got != asked:
+                raise ValueError(
+                    f'query_pred has {got} query predictions where the region '
+                    f'levels ask {asked} (cells {cells}): pass loss() the '
+                    'cells that queries() built the queries from')
         if block_pred is not None or self.image_levels:
             query_start = 0
             in_targets = None  # [B, N], 1 on target-block patches
@@ -518,8 +578,8 @@ class HierarchicalLatentHead(BaseModule):
                         tgt = gather_tokens(tokens, target_idx.flatten(1))
                         tgt = tgt.view(B * M, n_tgt, -1)
                 else:
-                    pool = self._pool_matrix(grid_size, lv['grid'],
-                                             target_tokens.device)
+                    pool = self._region_pool(i, grid_size,
+                                             target_tokens.device, cells)
                     n = pool.shape[0]
                     pred = query_pred[:, query_start:query_start + n]
                     query_start += n

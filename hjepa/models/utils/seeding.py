@@ -8,6 +8,7 @@ MASK_STREAM = 1
 CONTEXT_AUGMENT_STREAM = 2
 REG_STREAM = 3
 CROP_STREAM = 4
+QUERY_STREAM = 5  # the regions sampling levels ask about
 # Mask set ``r`` of a step (``HJEPA(mask_sets=...)``) draws its masks,
 # context augmentation and regulariser directions from ``stream + r *
 # SET_STRIDE``; set 0 draws what a one-set step draws. Every stream above
