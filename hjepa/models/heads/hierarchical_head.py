@@ -540,9 +540,11 @@ class HierarchicalLatentHead(BaseModule):
             block_target = gather_tokens(target_tokens, target_idx.flatten(1))
             block_target = block_target.view(B * M, n_tgt, -1)
         if block_pred is not None and self.region_levels:
-            asked = sum(
-                self._region_pool(i, grid_size, target_tokens.device,
-                                  cells).shape[0] for i in self.region_levels)
+            # counted, not pooled: the pool rows are gathered once, below
+            asked = 0
+            for i in self.region_levels:
+                h, w = self.levels[i]['grid']
+                asked += len(cells[i]) if cells and i in cells else h * w
             got = None if query_pred is None else query_pred.shape[1]
             if got != asked:
                 raise ValueError(
