@@ -25,8 +25,8 @@ arms = [
         config=('configs/hjepa/'
                 'hjepa_vit-tiny-d6-p4_regions-2-4_1xb128-22e_cifar10.py')),
     # the CPU default since the whole-image patch level joined it (four
-    # levels); run at 60 minutes on Zen 3, seed 0: 44.23 against I-JEPA's
-    # 42.10 (README "The hierarchy against I-JEPA")
+    # levels); run at 60 minutes on Zen 3, seeds 0 and 1: 44.64 against
+    # I-JEPA's 42.16, +2.49 (README "The hierarchy against I-JEPA")
     dict(
         name='H-JEPA + the whole-image patch level',
         config='configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'),
