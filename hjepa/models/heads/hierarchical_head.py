@@ -383,10 +383,23 @@ class HierarchicalLatentHead(BaseModule):
         for i in self.region_levels:
             k = self.levels[i]['sample']
             if k is not None:
-                n = self.levels[i]['grid'][0] * self.levels[i]['grid'][1]
                 cells[i] = torch.randperm(
-                    n, generator=generator)[:k].sort().values
+                    self._num_regions(i),
+                    generator=generator)[:k].sort().values
         return cells or None
+
+    def _num_regions(self, i: int) -> int:
+        """How many regions region level ``i``'s grid has."""
+        h, w = self.levels[i]['grid']
+        return h * w
+
+    def _num_asked(self, i: int, cells: Optional[Dict[int,
+                                                      torch.Tensor]]) -> int:
+        """How many regions region level ``i`` asks this step: those of
+        ``cells`` if drawn, else every one."""
+        if cells is not None and i in cells:
+            return len(cells[i])
+        return self._num_regions(i)
 
     def _region_pool(self, i: int, grid_size, device,
                      cells: Optional[Dict[int, torch.Tensor]]):
@@ -541,10 +554,7 @@ class HierarchicalLatentHead(BaseModule):
             block_target = block_target.view(B * M, n_tgt, -1)
         if block_pred is not None and self.region_levels:
             # counted, not pooled: the pool rows are gathered once, below
-            asked = 0
-            for i in self.region_levels:
-                h, w = self.levels[i]['grid']
-                asked += len(cells[i]) if cells and i in cells else h * w
+            asked = sum(self._num_asked(i, cells) for i in self.region_levels)
             got = None if query_pred is None else query_pred.shape[1]
             if got != asked:
                 raise ValueError(
