@@ -14,11 +14,16 @@ _base_ = [
 model = dict(
     backbone=dict(arch=dict(name='tiny', num_layers=6)),
     # the coarse levels' query tokens join the predictor in its last block
-    # only (query_depth=1): the step is 1.07x the one-level step, against
-    # 1.14x with the queries in all four blocks, and at 30 minutes, two
-    # seeds side by side with I-JEPA, 46.07 k-NN against 44.62 (README "The
-    # hierarchy against I-JEPA"); the default of 8b523fd-6901e9c, queries
-    # in every block, is hjepa_vit-tiny-d6-p4_full-queries_1xb128-22e_cifar10
+    # only (query_depth=1): with the three levels of the time, the step was
+    # 1.07x the one-level step against 1.14x with the queries in all four
+    # blocks (Intel Xeon with AMX, one thread), and at 30 minutes, two seeds
+    # side by side with I-JEPA, 46.07 k-NN against 44.62 (README "The
+    # hierarchy against I-JEPA"). With the fourth level below (84 queries
+    # instead of 20) the step is 1.23x (AMX, one thread), 1.16x (AMX, two)
+    # and 1.12-1.19x (AMD EPYC Zen 3, fp32) the one-level step (README
+    # "Throughput of the CPU default"). The default of 8b523fd-6901e9c,
+    # queries in every block, is
+    # hjepa_vit-tiny-d6-p4_full-queries_1xb128-22e_cifar10
     predictor=dict(embed_dims=96, num_layers=4, num_heads=3, query_depth=1),
     # four levels: the target-block patches (I-JEPA's task), the centred
     # 2x2 quadrants and 4x4 cells of the image, and every patch of the
