@@ -1,5 +1,4 @@
 """Targets, query tokens, projections and losses of every hierarchy level."""
-import numbers
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -11,21 +10,7 @@ from hjepa.registry import MODELS
 from ..utils.layers import gather_tokens, init_vit_weights
 from ..utils.pooling import region_pool_matrix, window_pool
 from ..utils.pos_embed import sincos_2d
-
-LEVEL_KINDS = ('patch', 'region', 'window', 'depth', 'image')
-
-
-def _is_int(value) -> bool:
-    """An integer from Python or numpy, not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _pair(value: Union[int, Sequence[int]]) -> Tuple[int, int]:
-    if isinstance(value, int):
-        return value, value
-    if len(value) != 2:
-        raise ValueError(f'expected an int or an (h, w) pair, got {value}')
-    return int(value[0]), int(value[1])
+from .levels import check_level, level_head
 
 
 def _build(cfg_or_module):
@@ -134,9 +119,7 @@ class HierarchicalLatentHead(BaseModule):
                  query_init_std: float = 0.02,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.levels = [
-            self._check_level(i, dict(lv)) for i, lv in enumerate(levels)
-        ]
+        self.levels = [check_level(i, dict(lv)) for i, lv in enumerate(levels)]
         if not self.levels:
             raise ValueError('the head needs at least one level')
         if len(level_weights) != len(self.levels):
@@ -168,25 +151,8 @@ class HierarchicalLatentHead(BaseModule):
         self.regularizer = _build(regularizer) if regularizer else None
         self.reg_weight = float(reg_weight)
 
-        projs = []
-        for lv in self.levels:
-            if lv['kind'] == 'depth':  # from the predictor's width
-                projs.append(
-                    nn.Sequential(
-                        nn.LayerNorm(pred_dims, eps=1e-6),
-                        nn.Linear(pred_dims, in_dims)))
-                continue
-            if lv['kind'] == 'image':  # from the pooled context tokens
-                hidden = lv.get('hidden') or 2 * in_dims
-                projs.append(
-                    nn.Sequential(
-                        nn.LayerNorm(in_dims, eps=1e-6),
-                        nn.Linear(in_dims, hidden), nn.GELU(),
-                        nn.Linear(hidden, in_dims)))
-                continue
-            use = lv.get('proj', lv['kind'] == 'window')
-            projs.append(nn.Linear(in_dims, in_dims) if use else nn.Identity())
-        self.projs = nn.ModuleList(projs)
+        self.projs = nn.ModuleList(
+            level_head(lv, in_dims, pred_dims) for lv in self.levels)
         self.depth_levels = [
             i for i, lv in enumerate(self.levels) if lv['kind'] == 'depth'
         ]
@@ -206,68 +172,6 @@ class HierarchicalLatentHead(BaseModule):
                         pred_dims)) if self.region_levels else None
         self.query_init_std = query_init_std
         self._pool_cache: Dict[tuple, torch.Tensor] = {}
-
-    @staticmethod
-    def _check_level(i: int, lv: dict) -> dict:
-        kind = lv.get('kind')
-        if kind not in LEVEL_KINDS:
-            raise ValueError(f'level {i} {lv}: kind must be one of '
-                             f'{LEVEL_KINDS}')
-        allowed = {'kind', 'norm'} | {
-            'region': {'grid', 'center', 'proj', 'min_hidden', 'sample'},
-            'window': {'side', 'proj'},
-            'patch': {'proj'},
-            'depth': {'layer', 'pred_layer'},  # always its own norm and head
-            'image': {'hidden'}
-        }[kind]
-        unknown = set(lv) - allowed
-        if unknown:
-            raise ValueError(f'level {i} {lv}: unknown keys '
-                             f'{sorted(unknown)}; expected {sorted(allowed)}')
-        if kind == 'region':
-            lv['grid'] = _pair(lv.get('grid', 1))
-            if min(lv['grid']) < 1:
-                raise ValueError(f'level {i}: region grid {lv["grid"]} must '
-                                 'be at least (1, 1)')
-            if lv.get('center', False) and lv['grid'] == (1, 1):
-                raise ValueError(f'level {i}: a centred whole-image region '
-                                 '(grid 1, center=True) has a zero target')
-            min_hidden = lv.get('min_hidden', 0.0)
-            if isinstance(min_hidden, bool) or not isinstance(
-                    min_hidden, numbers.Real) or not 0 <= min_hidden <= 1:
-                raise ValueError(f'level {i}: min_hidden {min_hidden!r} must '
-                                 'be a fraction in [0, 1]')
-            lv['min_hidden'] = float(min_hidden)
-            sample, cells = lv.get('sample'), lv['grid'][0] * lv['grid'][1]
-            if sample is not None and (not _is_int(sample)
-                                       or not 1 <= sample <= cells):
-                raise ValueError(f'level {i}: sample {sample!r} must be None '
-                                 '(every region) or an int in 1..'
-                                 f'{cells}, the regions of grid {lv["grid"]}')
-            lv['sample'] = None if sample is None else int(sample)
-        if kind == 'window':
-            side = int(lv.get('side', 2))
-            if side < 2 or side & (side - 1):
-                raise ValueError(f'level {i}: window side {side} must be a '
-                                 'power of 2, >= 2 (1 is the patch level)')
-            lv['side'] = side
-        if kind == 'image':
-            hidden = lv.get('hidden')
-            if hidden is not None:
-                if not _is_int(hidden) or hidden < 1:
-                    raise ValueError(f'level {i}: hidden {hidden!r} must be '
-                                     'a positive int (the MLP\'s width)')
-                lv['hidden'] = int(hidden)
-        if kind == 'depth':
-            for key in ('layer', 'pred_layer'):
-                value = lv.get(key)
-                if key == 'pred_layer' and value is None:
-                    continue
-                if not _is_int(value):
-                    raise ValueError(f'level {i} {lv}: {key} must be an '
-                                     f'integer block index, got {value!r}')
-                lv[key] = int(value)
-        return lv
 
     @property
     def num_levels(self) -> int:
