@@ -47,3 +47,10 @@ def test_each_kind_gets_the_head_its_prediction_needs():
     assert image[1].out_features == 16  # hidden: 2 * in_dims by default
     assert image(torch.randn(3, 8)).shape == (3, 8)
     assert level_head(dict(kind='image', hidden=5), 8, 4)[1].out_features == 5
+
+
+@pytest.mark.parametrize('side', [2.7, '4', 3, 1])
+def test_a_window_side_that_is_not_a_power_of_2_int_is_refused(side):
+    """2.7 was truncated to 2 and used: an option silently changed."""
+    with pytest.raises(ValueError, match='window side .* must be a power'):
+        check_level(0, dict(kind='window', side=side))

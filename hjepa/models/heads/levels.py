@@ -79,11 +79,11 @@ def check_level(i: int, lv: dict) -> dict:
                              f'{cells}, the regions of grid {lv["grid"]}')
         lv['sample'] = None if sample is None else int(sample)
     if kind == 'window':
-        side = int(lv.get('side', 2))
-        if side < 2 or side & (side - 1):
-            raise ValueError(f'level {i}: window side {side} must be a '
+        side = lv.get('side', 2)
+        if not _is_int(side) or side < 2 or side & (side - 1):
+            raise ValueError(f'level {i}: window side {side!r} must be a '
                              'power of 2, >= 2 (1 is the patch level)')
-        lv['side'] = side
+        lv['side'] = int(side)
     if kind == 'image':
         hidden = lv.get('hidden')
         if hidden is not None:
