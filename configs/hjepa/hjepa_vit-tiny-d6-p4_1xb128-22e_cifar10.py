@@ -20,9 +20,9 @@ model = dict(
     # side by side with I-JEPA, 46.07 k-NN against 44.62 (README "The
     # hierarchy against I-JEPA"). With the fourth level below (84 queries
     # instead of 20) the step is 1.23x (AMX, one thread), 1.16x (AMX, two)
-    # and 1.12-1.19x (AMD EPYC Zen 3, fp32) the one-level step (README
-    # "Throughput of the CPU default"). The default of 8b523fd-6901e9c,
-    # queries in every block, is
+    # and 1.12-1.19x (AMD EPYC Zen 3, fp32, one thread) the one-level step
+    # (README "Throughput of the CPU default"). The default of
+    # 8b523fd-6901e9c, queries in every block, is
     # hjepa_vit-tiny-d6-p4_full-queries_1xb128-22e_cifar10
     predictor=dict(embed_dims=96, num_layers=4, num_heads=3, query_depth=1),
     # four levels: the target-block patches (I-JEPA's task), the centred
