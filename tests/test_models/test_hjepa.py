@@ -1,5 +1,6 @@
 import copy
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -259,6 +260,11 @@ def test_a_sampling_level_gets_k_queries_drawn_per_step():
 def test_mask_sets_must_be_a_positive_integer(bad):
     with pytest.raises(ValueError, match=f'mask_sets {bad!r} must be'):
         build(mask_sets=bad)
+
+
+def test_mask_sets_from_numpy_is_an_int():
+    model = build(mask_sets=np.int64(2))
+    assert model.mask_sets == 2 and type(model.mask_sets) is int
 
 
 def test_ema_update():

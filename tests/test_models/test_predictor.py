@@ -1,4 +1,5 @@
 """The predictor's two layouts and its attention mask."""
+import numpy as np
 import pytest
 import torch
 
@@ -381,3 +382,11 @@ def test_query_depth_is_checked(depth, match):
         predictor(True, 2, multiway=True, query_depth=depth)
     with pytest.raises(ValueError, match='query_depth=1 needs multiway'):
         predictor(True, 2, query_depth=1)
+
+
+def test_query_depth_from_numpy_is_an_int():
+    """A config that computes ``query_depth`` with numpy gets the same
+    predictor as with a Python int (it was refused as not an int)."""
+    p = predictor(True, 2, multiway=True, query_depth=np.int64(1))
+    assert p.query_depth == 1 and type(p.query_depth) is int
+    assert len(p.query_blocks) == 1

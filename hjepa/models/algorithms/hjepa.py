@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from hjepa.registry import MODELS
+from ..utils.checks import is_int
 from ..utils.crops import crop_options, crop_resize, sample_crop_boxes
 from ..utils.seeding import (CONTEXT_AUGMENT_STREAM, CROP_STREAM, MASK_STREAM,
                              QUERY_STREAM, REG_STREAM, SET_STRIDE,
@@ -183,11 +184,10 @@ class HJEPA(BaseModel):
             # only): no gradient would reach it, which DDP refuses
             self.predictor.requires_grad_(False)
             self.head.freeze_unread()
-        whole = isinstance(mask_sets, int) and not isinstance(mask_sets, bool)
-        if not whole or mask_sets < 1:
+        if not is_int(mask_sets) or mask_sets < 1:
             raise ValueError(
                 f'mask_sets {mask_sets!r} must be an integer >= 1')
-        self.mask_sets = mask_sets
+        self.mask_sets = int(mask_sets)
         # the run's one training-step counter (saved, so a resumed run
         # draws what the uninterrupted one drew); the data preprocessor's
         # batch augmentation reads it too

@@ -6,18 +6,15 @@ from typing import Sequence, Tuple, Union
 
 import torch.nn as nn
 
+from ..utils.checks import is_int
+
 LEVEL_KINDS = ('patch', 'region', 'window', 'depth', 'image')
-
-
-def _is_int(value) -> bool:
-    """An integer from Python or numpy, not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _grid(i: int, value: Union[int, Sequence[int]]) -> Tuple[int, int]:
     """Level ``i``'s region grid as an ``(h, w)`` pair of ints (``n`` is
     ``(n, n)``); ints from numpy count as ints, bools do not."""
-    if _is_int(value):
+    if is_int(value):
         return int(value), int(value)
     if not isinstance(value, (str, bytes)):
         try:
@@ -25,7 +22,7 @@ def _grid(i: int, value: Union[int, Sequence[int]]) -> Tuple[int, int]:
         except (TypeError, ValueError):
             pass
         else:
-            if _is_int(h) and _is_int(w):
+            if is_int(h) and is_int(w):
                 return int(h), int(w)
     raise ValueError(f'level {i}: region grid {value!r} must be an int or '
                      'an (h, w) pair of ints')
@@ -72,7 +69,7 @@ def check_level(i: int, lv: dict) -> dict:
                              'be a fraction in [0, 1]')
         lv['min_hidden'] = float(min_hidden)
         sample, cells = lv.get('sample'), lv['grid'][0] * lv['grid'][1]
-        if sample is not None and (not _is_int(sample)
+        if sample is not None and (not is_int(sample)
                                    or not 1 <= sample <= cells):
             raise ValueError(f'level {i}: sample {sample!r} must be None '
                              '(every region) or an int in 1..'
@@ -80,14 +77,14 @@ def check_level(i: int, lv: dict) -> dict:
         lv['sample'] = None if sample is None else int(sample)
     if kind == 'window':
         side = lv.get('side', 2)
-        if not _is_int(side) or side < 2 or side & (side - 1):
+        if not is_int(side) or side < 2 or side & (side - 1):
             raise ValueError(f'level {i}: window side {side!r} must be a '
                              'power of 2, >= 2 (1 is the patch level)')
         lv['side'] = int(side)
     if kind == 'image':
         hidden = lv.get('hidden')
         if hidden is not None:
-            if not _is_int(hidden) or hidden < 1:
+            if not is_int(hidden) or hidden < 1:
                 raise ValueError(f'level {i}: hidden {hidden!r} must be '
                                  'a positive int (the MLP\'s width)')
             lv['hidden'] = int(hidden)
@@ -96,7 +93,7 @@ def check_level(i: int, lv: dict) -> dict:
             value = lv.get(key)
             if key == 'pred_layer' and value is None:
                 continue
-            if not _is_int(value):
+            if not is_int(value):
                 raise ValueError(f'level {i} {lv}: {key} must be an '
                                  f'integer block index, got {value!r}')
             lv[key] = int(value)

@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from hjepa.registry import MODELS
+from ..utils.checks import is_int
 from ..utils.layers import (GroupedLayout, TransformerBlock, gather_tokens,
                             init_vit_weights, multiway_block, rescale_blocks,
                             run_block)
@@ -206,12 +207,12 @@ class HJEPAPredictor(BaseModule):
                 f'query_depth={query_depth} needs multiway=True (the query '
                 'stream of its own); with multiway=False set query_depth=None '
                 'too (the CPU default sets query_depth=1)')
-        valid = isinstance(query_depth, int) and not isinstance(
-            query_depth, bool) and 1 <= query_depth <= num_layers
+        valid = is_int(query_depth) and 1 <= query_depth <= num_layers
         if query_depth is not None and not valid:
             raise ValueError(f'query_depth {query_depth!r} must be an int in '
                              f'1..num_layers ({num_layers}) or None')
-        self.query_depth = num_layers if query_depth is None else query_depth
+        self.query_depth = num_layers if query_depth is None else int(
+            query_depth)
         self.embed = nn.Linear(in_dims, embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.register_buffer(
