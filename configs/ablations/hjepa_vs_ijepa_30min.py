@@ -9,7 +9,8 @@
 # is now centred 2x2 and 4x4 regions (centred_regions_30min.py).
 # At lr 5e-4 (the default since f6b5b06), seed 0: I-JEPA ahead on the Zen 5
 # machine (47.59 vs 45.39) and on a Zen 2 machine in fp32 (34.20 vs 31.83,
-# ~700 iterations per arm); README, "Ablations at an equal wall-clock budget".
+# ~700 iterations per arm); docs/results.md, "Ablations at an equal wall-clock
+# budget".
 #   python tools/analysis_tools/ablation.py \
 #       configs/ablations/hjepa_vs_ijepa_30min.py --parallel 2
 budget_minutes = 30

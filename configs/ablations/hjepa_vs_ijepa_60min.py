@@ -8,12 +8,13 @@
 # together. The I-JEPA arm is the same recipe (encoder, predictor in the
 # shared layout, masking, EMA, colour jitter, schedule fitted to the same
 # budget) with the patch level alone: exactly I-JEPA's loss, and no query
-# tokens, so no multiway weights. README, "The hierarchy against I-JEPA".
+# tokens, so no multiway weights. docs/results.md, "The hierarchy against
+# I-JEPA".
 budget_minutes = 60
 seeds = (0, 1)
 # the CPU default of 8b523fd-6901e9c (queries in every predictor block), as
-# these arms ran; the arm names are kept, so the README's commands and
-# work dirs still match
+# these arms ran; the arm names are kept, so the commands of docs/results.md
+# and work dirs still match
 _cfg = ('configs/hjepa/'
         'hjepa_vit-tiny-d6-p4_full-queries_1xb128-22e_cifar10.py')
 arms = [
@@ -26,7 +27,7 @@ arms = [
                 'hjepa_vit-tiny-d6-p4_regions-2-4_1xb128-22e_cifar10.py')),
     # the CPU default since the whole-image patch level joined it (four
     # levels); run at 60 minutes on Zen 3, seeds 0 and 1: 44.64 against
-    # I-JEPA's 42.16, +2.49 (README "The hierarchy against I-JEPA")
+    # I-JEPA's 42.16, +2.49 (docs/results.md "The hierarchy against I-JEPA")
     dict(
         name='H-JEPA + the whole-image patch level',
         config='configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'),

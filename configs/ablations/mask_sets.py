@@ -9,7 +9,7 @@
 # runner's one-thread timing). On that Zen 2 machine, seed 0 (commit
 # 8205f70): 31.01 against 30.86 k-NN, a tie near a random encoder's score at
 # ~650 iterations; seed 1 (commit 69a233e): 29.93 against 33.66 (668 / 800
-# iterations), 30.47 against 32.26 on the mean (README, "On a slower
+# iterations), 30.47 against 32.26 on the mean (docs/results.md, "On a slower
 # machine").
 # The last two arms ask the same of one-level I-JEPA (the option is not
 # specific to the hierarchy); seed 1 (commit b25ca1b): 35.53 (730

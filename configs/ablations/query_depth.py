@@ -19,8 +19,8 @@
 budget_minutes = 30
 seeds = (0, 1)
 # the CPU default of 8b523fd-6901e9c (queries in every predictor block), as
-# these arms ran; the arm names are kept, so the README's commands and
-# work dirs still match
+# these arms ran; the arm names are kept, so the commands of docs/results.md
+# and work dirs still match
 _cfg = ('configs/hjepa/'
         'hjepa_vit-tiny-d6-p4_full-queries_1xb128-22e_cifar10.py')
 arms = [

@@ -4,9 +4,9 @@
 # each step, the same for the whole batch): 36 query tokens in the
 # predictor's last block instead of 84, for a cheaper step (issue 10: the
 # four-level step is 1.12x the one-level step on Zen 3, 1.23x on AMX, one
-# thread; README "Throughput of the CPU default"). Over many steps every
-# patch is asked about as often as before, a quarter as many at a time. At
-# an equal wall-clock budget of 30 minutes, one runner per core, one thread
+# thread; docs/results.md "Throughput of the CPU default"). Over many steps
+# every patch is asked about as often as before, a quarter as many at a time.
+# At an equal wall-clock budget of 30 minutes, one runner per core, one thread
 # each:
 #   python tools/analysis_tools/ablation.py \
 #       configs/ablations/sampled_regions.py --seeds S --cores 0 \

@@ -12,7 +12,7 @@
 # machine, 30 minutes, pairs side by side: (H, H+V) and (I, I+V) seed 0,
 # (H+V, I+V) seed 1): H-JEPA 44.81 -> 47.62 with the terms, I-JEPA 44.51
 # -> 51.22; with the terms I-JEPA 51.13 against the hierarchy's 48.67 on
-# the mean of two seeds (README, "The hierarchy against I-JEPA"). At
+# the mean of two seeds (docs/results.md, "The hierarchy against I-JEPA"). At
 # weight 0.15 (later session, pairs side by side as above): I-JEPA 51.88,
 # the hierarchy 47.38 (two seeds); I-JEPA held to the hierarchy's
 # iterations 50.13 / 49.61 (seeds 0 / 1); coarse weights 0.25 and 0
@@ -23,8 +23,8 @@
 budget_minutes = 30
 seeds = (0, 1)
 # the CPU default of 8b523fd-6901e9c (queries in every predictor block), as
-# these arms ran; the arm names are kept, so the README's commands and
-# work dirs still match
+# these arms ran; the arm names are kept, so the commands of docs/results.md
+# and work dirs still match
 _cfg = ('configs/hjepa/'
         'hjepa_vit-tiny-d6-p4_full-queries_1xb128-22e_cifar10.py')
 _reg = dict(type='VarianceCovarianceReg', gamma=1.0, cov_weight=0.04)

@@ -17,11 +17,11 @@ model = dict(
     # only (query_depth=1): with the three levels of the time, the step was
     # 1.07x the one-level step against 1.14x with the queries in all four
     # blocks (Intel Xeon with AMX, one thread), and at 30 minutes, two seeds
-    # side by side with I-JEPA, 46.07 k-NN against 44.62 (README "The
+    # side by side with I-JEPA, 46.07 k-NN against 44.62 (docs/results.md "The
     # hierarchy against I-JEPA"). With the fourth level below (84 queries
     # instead of 20) the step is 1.23x (AMX, one thread), 1.16x (AMX, two)
     # and 1.12-1.19x (AMD EPYC Zen 3, fp32, one thread) the one-level step
-    # (README "Throughput of the CPU default"). The default of
+    # (docs/results.md "Throughput of the CPU default"). The default of
     # 8b523fd-6901e9c, queries in every block, is
     # hjepa_vit-tiny-d6-p4_full-queries_1xb128-22e_cifar10
     predictor=dict(embed_dims=96, num_layers=4, num_heads=3, query_depth=1),
@@ -31,11 +31,11 @@ model = dict(
     # also asks for the patches the context shows, whose context tokens saw
     # a colour-jittered view. At 30 minutes against I-JEPA, side by side:
     # +3.80 k-NN on two seeds, AMD EPYC Zen 4 (configs/ablations/
-    # dense_level.py, README "The hierarchy against I-JEPA"); the
+    # dense_level.py, docs/results.md "The hierarchy against I-JEPA"); the
     # three-level default before it is
     # hjepa_vit-tiny-d6-p4_regions-2-4_1xb128-22e_cifar10. `make train` with
     # it (e111402, Intel Xeon with AMX, 18 epochs fitted): 55.39 k-NN,
-    # 58.96 / 64.01 linear probe (README "The main job")
+    # 58.96 / 64.01 linear probe (docs/results.md "The main job")
     head=dict(
         levels=[
             dict(kind='patch'),
@@ -50,7 +50,7 @@ train_dataloader = dict(batch_size=128)
 
 # half I-JEPA's 1e-3, which is written for batch 2048: +2.3 k-NN at 12
 # minutes (two seeds, screen_recipe3) and, on the earlier default, 56.48
-# against 55.79 as the main job (README "The main job")
+# against 55.79 as the main job (docs/results.md "The main job")
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
 train_cfg = dict(max_epochs=22)  # the base schedule follows (warm-up 2.9)
 custom_hooks = [

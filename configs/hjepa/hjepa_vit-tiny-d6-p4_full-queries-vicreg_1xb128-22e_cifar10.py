@@ -13,8 +13,8 @@
 # loop ran 1.11x the timing: 18 epochs would have kept to the hour) and
 # scored 57.03 k-NN (k=20), 58.36 / 62.71 linear probe (last layer / last
 # four), 61.79 fine-tuned (`tools/test.py ... --protocol all`), against
-# the default's 52.18 and 56.38 / 60.76 with 13 epochs (README, "The main
-# job"). At an equal wall-clock budget the terms help one-level I-JEPA
+# the default's 52.18 and 56.38 / 60.76 with 13 epochs (docs/results.md, "The
+# main job"). At an equal wall-clock budget the terms help one-level I-JEPA
 # more than the hierarchy (configs/ablations/vicreg.py). The leaf was
 # hjepa_vit-tiny-d6-p4_vicreg_1xb128-22e_cifar10.py until that name went
 # to the CPU default since query_depth=1 with the same terms; it inherits

@@ -3,8 +3,8 @@
 # (query_depth=1) and three levels, the target-block patches and the
 # centred 2x2 quadrants and 4x4 cells of the image. `make train` with it
 # (9f64455, Intel Xeon with AMX, 22 epochs): 55.62 k-NN, 59.06 / 63.52
-# linear probe (README "The main job"). At 30 minutes against I-JEPA, side
-# by side: +1.46 on two seeds (AMX), +1.00 on three (AMD EPYC Zen 4)
+# linear probe (docs/results.md "The main job"). At 30 minutes against I-JEPA,
+# side by side: +1.46 on two seeds (AMX), +1.00 on three (AMD EPYC Zen 4)
 # (configs/ablations/query_depth.py). The configs and ablation arms that
 # ran on that default inherit this one, so they mean what they measured;
 # its checkpoints load into it.

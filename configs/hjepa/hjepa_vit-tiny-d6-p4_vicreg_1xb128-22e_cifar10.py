@@ -15,7 +15,7 @@
 # fitted all 22 epochs (0.354 s/iteration timed) and trained 63.6
 # minutes (the loop ran 1.26x the timing: 20 epochs would have kept to
 # the hour), scoring 57.89 k-NN (k=20) against the default's 55.62
-# (README, "The main job").
+# (docs/results.md, "The main job").
 _base_ = './hjepa_vit-tiny-d6-p4_regions-2-4_1xb128-22e_cifar10.py'
 model = dict(
     head=dict(

@@ -25,7 +25,8 @@ model = dict(
         # level weighted as the patch level. At 60 minutes on two CPU
         # cores 51.59 against I-JEPA's 50.63 k-NN, three seeds side by
         # side, ahead on two of them (configs/ablations/
-        # hjepa_vs_ijepa_60min.py, README "The hierarchy against I-JEPA").
+        # hjepa_vs_ijepa_60min.py, docs/results.md "The hierarchy against
+        # I-JEPA").
         levels=[
             dict(kind='patch'),
             dict(kind='region', grid=2, center=True),

@@ -144,7 +144,7 @@ class HJEPAPredictor(BaseModule):
             (``configs/_base_/models/hjepa_vit-tiny-p4.py``) turn it on,
             with every level weighted 1: at 60 minutes on two CPU cores
             it was 1.0 k-NN point above I-JEPA on the mean of three seeds
-            run side by side, ahead on two of them (README "The
+            run side by side, ahead on two of them (docs/results.md "The
             hierarchy against I-JEPA"), at 1.16x the patch level's step
             on one CPU thread.
         query_depth: With ``multiway``, the query tokens join the sequence
