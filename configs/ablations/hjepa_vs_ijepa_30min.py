@@ -4,9 +4,9 @@
 # predictor, masking, shared-context predictor, EMA, colour jitter, schedule
 # fitted to the same budget) with the patch level only, i.e. exactly I-JEPA's
 # loss.
-# The README's table of this file ran at commit 59227c2, when the default
-# levels were patch, 2x2 and whole-image regions (not centred); the default
-# is now centred 2x2 and 4x4 regions (centred_regions_30min.py).
+# The table of this file in docs/results.md ran at commit 59227c2, when the
+# default levels were patch, 2x2 and whole-image regions (not centred); the
+# default is now centred 2x2 and 4x4 regions (centred_regions_30min.py).
 # At lr 5e-4 (the default since f6b5b06), seed 0: I-JEPA ahead on the Zen 5
 # machine (47.59 vs 45.39) and on a Zen 2 machine in fp32 (34.20 vs 31.83,
 # ~700 iterations per arm); docs/results.md, "Ablations at an equal wall-clock

@@ -1,9 +1,9 @@
 # The CPU default, what `make train` runs: H-JEPA with a 6-layer ViT-Tiny/4
 # on CIFAR-10, 22 epochs, under an hour on two cores with --amp (bf16) on
-# the AMD EPYC (Zen 5) machine of the README (0.35 s/iteration); on a slower
-# machine `make train` (tools/run_main_job.py --budget-minutes 60) trains as
-# many whole epochs as fit the hour, passing train_cfg.max_epochs=N (the
-# schedule follows).
+# the AMD EPYC (Zen 5) machine of docs/results.md (0.35 s/iteration); on a
+# slower machine `make train` (tools/run_main_job.py --budget-minutes 60)
+# trains as many whole epochs as fit the hour, passing
+# train_cfg.max_epochs=N (the schedule follows).
 _base_ = [
     '../_base_/models/hjepa_vit-tiny-p4.py',
     '../_base_/datasets/cifar10_inmemory.py',

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's GPU rows in one call on a bare GPU machine (torch only):
+# The GPU rows of docs/results.md in one call on a bare GPU machine
+# (torch only):
 # ViT-B/16 H-JEPA at 224 px, bf16, every block compiled, at batch 128 (the
 # MFU row), the same eager, the patch level alone (the hierarchy's cost)
 # and batch 256; batches 512 and 1024 (where the host no longer bounds the

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The README's side-by-side speed rows, one after another, on this machine:
+# The side-by-side speed rows of docs/results.md, one after another, on
+# this machine:
 #   bash tools/benchmarks/speed_rows.sh                     # 2 threads
-#   OMP_NUM_THREADS=1 CORE=1 bash tools/benchmarks/speed_rows.sh  # as in the README
+#   OMP_NUM_THREADS=1 CORE=1 bash tools/benchmarks/speed_rows.sh  # as there
 # Logs and JSON go to work_dirs/bench/.
 set -x
 cd "$(dirname "$0")/../.."
