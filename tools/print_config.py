@@ -1,7 +1,9 @@
 """Print a config after inheritance: ``python tools/print_config.py CFG``."""
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
+
+from hjepa.utils import CfgOptionsAction
 
 
 def main():
@@ -10,7 +12,7 @@ def main():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config keys')
     args = parser.parse_args()
     cfg = Config.fromfile(args.config)

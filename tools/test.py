@@ -14,11 +14,11 @@ import os.path as osp
 import sys
 import time
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 # The repository root, so configs can custom_import `projects.<name>`.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from hjepa.utils import CfgOptionsAction  # noqa: E402
 
 
 def parse_args():
@@ -50,7 +50,7 @@ def parse_args():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config keys')
     parser.add_argument(
         '--launcher',

@@ -5,11 +5,11 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 # The repository root, so configs can custom_import `projects.<name>`.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from hjepa.utils import CfgOptionsAction  # noqa: E402
 
 
 def parse_args():
@@ -37,7 +37,7 @@ def parse_args():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config keys, e.g. train_dataloader.batch_size=64')
     parser.add_argument(
         '--launcher',

@@ -1,11 +1,97 @@
 """Config handling shared by the command-line tools."""
+import ast
 import os
 import os.path as osp
-from typing import Optional
+from typing import Any, Optional
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
+
+
+class CfgOptionsAction(DictAction):
+    """``--cfg-options KEY=VALUE ...`` as mmengine's ``DictAction`` parses
+    them, plus values holding dicts, which it cannot parse (a list of dicts
+    sends it into endless recursion)::
+
+        --cfg-options "model.head.levels=[dict(kind='patch'),
+                       dict(kind='region', grid=2, center=True)]"
+
+    A value with ``dict(`` or ``{`` in it is read as a Python literal in
+    which ``dict(key=value, ...)`` is allowed (strings quoted, nothing
+    called but ``dict``, nothing evaluated); every other value goes to
+    ``DictAction`` unchanged (``1,2,3`` is still a list, ``a`` a string),
+    as does a ``{...}`` value that is not a literal (``{a}``, a string).
+    A value with ``dict(`` that is not a literal (``dict(kind=patch)``,
+    which ``DictAction`` would keep as the string ``'dict(kind=patch)'``)
+    is an argparse error naming the value and why, as is one ``DictAction``
+    cannot read: never a traceback, never a string that looks like a
+    dict.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        options = dict(getattr(namespace, self.dest, None) or {})
+        for kv in values or ():
+            if '=' not in kv:
+                parser.error(f'{option_string} takes KEY=VALUE, got {kv!r}')
+            key, val = kv.split('=', maxsplit=1)
+            try:
+                options[key] = self._parse_value(val)
+            except (ValueError, TypeError, AssertionError,
+                    RecursionError) as e:
+                parser.error(f'{option_string}: cannot read the value of '
+                             f'{key!r}, {val!r}: {e}')
+        setattr(namespace, self.dest, options)
+
+    @classmethod
+    def _parse_value(cls, val: str) -> Any:
+        if 'dict(' in val:  # mmengine reads these as strings, or recurses
+            try:
+                return literal_with_dicts(val)
+            except SyntaxError as e:
+                raise ValueError(f'not Python: {e.msg}') from None
+        if '{' in val:
+            try:
+                return literal_with_dicts(val)
+            except (SyntaxError, ValueError, TypeError):
+                pass  # '{a}' say, which mmengine reads as a string
+        return cls._parse_iterable(val)
+
+
+def literal_with_dicts(text: str) -> Any:
+    """Evaluate ``text`` as a Python literal (numbers, strings, bytes,
+    ``True``/``False``/``None``, lists, tuples, sets, dicts) in which
+    ``dict(key=value, ...)`` may stand for a dict. Nothing else is called
+    or looked up: ``dict(kind=patch)`` (an unquoted string) is a
+    ``ValueError`` naming ``patch``."""
+
+    def value(node):
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            kind = {ast.List: list, ast.Tuple: tuple, ast.Set: set}
+            return kind[type(node)](value(n) for n in node.elts)
+        if isinstance(node, ast.Dict):
+            if None in node.keys:
+                raise ValueError('** unpacking is not a value')
+            return {value(k): value(v) for k, v in zip(node.keys, node.values)}
+        if isinstance(node, ast.UnaryOp) and isinstance(
+                node.op, (ast.USub, ast.UAdd)):
+            operand = value(node.operand)
+            if isinstance(operand, (int, float, complex)):
+                return -operand if isinstance(node.op, ast.USub) else operand
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == 'dict' and not node.args
+                and all(k.arg is not None for k in node.keywords)):
+            return {k.arg: value(k.value) for k in node.keywords}
+        if isinstance(node, ast.Name):
+            raise ValueError(f'{node.id!r} is not a value (quote strings: '
+                             f"'{node.id}')")
+        raise ValueError(f'{ast.unparse(node)!r} is not a literal; only '
+                         'numbers, strings, True/False/None, lists, tuples, '
+                         'sets, dicts and dict(key=value, ...) are')
+
+    return value(ast.parse(text.strip(), mode='eval').body)
 
 
 def refuse_resolved_variables(cfg_options: Optional[dict], hint: str) -> None:

@@ -38,3 +38,21 @@ def test_machine_without_cpuinfo_still_answers(tmp_path):
     info = pretrain_throughput.machine(str(tmp_path / 'absent'))
     assert info['cpu'] and info['features'] == []
     assert info['cores'] >= 1 and info['threads'] >= 1
+
+
+def test_options_reach_the_child_processes_as_they_were_given():
+    # the side-by-side rounds pass --cfg-options on to fresh processes
+    import argparse
+
+    from hjepa.utils import CfgOptionsAction
+    options = {
+        'model.head.levels': [dict(kind='patch'),
+                              dict(kind='region', grid=2)],
+        'model.head.level_weights': (1.0, 0.5),
+        'work_dir': 'work_dirs/x',
+        'model.compile': True
+    }
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
+    args = parser.parse_args(pretrain_throughput.options_args(options))
+    assert args.cfg_options == options

@@ -108,6 +108,16 @@ def test_print_config():
     assert "type='HJEPA'" in out
 
 
+def test_cfg_options_take_a_list_of_dicts():
+    # what mmengine's DictAction cannot parse (the ablations' level lists)
+    out = run([
+        sys.executable, 'tools/print_config.py', SMOKE, '--cfg-options',
+        "model.head.levels=[dict(kind='patch'), dict(kind='region', grid=2)]"
+    ]).stdout
+    assert "levels=[\n" in out and "kind='region'" in out
+    assert "dict(kind='patch')" in out.replace('\n', '').replace(' ', '')
+
+
 def test_protocol_flags_need_the_protocol_loop(tmp_path):
     # KNNTestLoop, the k-NN-only alias, takes no protocol list
     env = dict(os.environ, OMP_NUM_THREADS='1')

@@ -1,10 +1,11 @@
-"""Schedules that follow the training length."""
+"""Schedules that follow the training length; --cfg-options."""
+import argparse
 import os.path as osp
 
 import pytest
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
-from hjepa.utils import fit_schedule_to_iters, load_config
+from hjepa.utils import CfgOptionsAction, fit_schedule_to_iters, load_config
 from hjepa.utils.config import fit_schedule_to_length
 from tests.helpers import REPO
 
@@ -109,3 +110,62 @@ def test_a_squeezed_warm_up_resolves_outside_a_runner():
                          text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.split()[-1]) == pytest.approx(0.5)
+
+
+def parse_cfg_options(*values):
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
+    return parser.parse_args(['--cfg-options', *values]).cfg_options
+
+
+def test_cfg_options_read_a_list_of_dicts_into_the_config():
+    # mmengine's DictAction recurses without end on this value
+    levels = ("model.head.levels=[dict(kind='patch'), "
+              "dict(kind='region', grid=8, center=True, sample=16)]")
+    options = parse_cfg_options(levels, 'model.head.level_weights=1.0,0.5')
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/hjepa/'
+                 'hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py'))
+    cfg.merge_from_dict(options)
+    assert cfg.model.head.levels == [
+        dict(kind='patch'),
+        dict(kind='region', grid=8, center=True, sample=16)
+    ]
+    assert cfg.model.head.level_weights == [1.0, 0.5]
+
+
+@pytest.mark.parametrize('value', [
+    '1', '-2.5e-4', 'true', 'None', 'a.b', '1,2,3', '[a,b]', '(1,2)',
+    '[(1,2),[a,b],c]', "'quoted'", '{a}'
+])
+def test_cfg_options_read_other_values_as_mmengine_does(value):
+    assert parse_cfg_options(f'k={value}') == dict(
+        k=DictAction._parse_iterable(value))
+
+
+def test_cfg_options_read_dicts_and_negative_numbers():
+    assert parse_cfg_options("k={'a': -1, 'b': (dict(c=None), [True])}") == {
+        'k': dict(a=-1, b=(dict(c=None), [True]))
+    }
+
+
+@pytest.mark.parametrize('value, why', [
+    ('[dict(kind=patch)]', "'patch' is not a value"),
+    ("[dict(kind='p'), open('x')]", "open('x')"),
+    ('[dict(a=1) dict(b=2)]', 'not Python'),
+    ('[dict(a=1)', 'not Python'),
+])
+def test_cfg_options_refuse_a_dict_they_cannot_read(value, why, capsys):
+    # DictAction would keep [dict(kind=patch)] as the string
+    # ['dict(kind=patch)'] and train on the config's own levels
+    with pytest.raises(SystemExit) as e:
+        parse_cfg_options(f'model.head.levels={value}')
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert value in err and why in err
+
+
+def test_cfg_options_without_a_key_are_an_error(capsys):
+    with pytest.raises(SystemExit):
+        parse_cfg_options('levels')
+    assert "KEY=VALUE, got 'levels'" in capsys.readouterr().err

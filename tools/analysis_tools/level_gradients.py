@@ -21,10 +21,10 @@ import statistics
 import sys
 
 import torch
-from mmengine.config import DictAction
 
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from hjepa.utils import CfgOptionsAction  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -37,7 +37,7 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=128)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='write the numbers here (JSON)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     args = parser.parse_args(argv)
     for name in ('batches', 'batch_size'):
         if getattr(args, name) < 1:

@@ -461,7 +461,7 @@ def side_by_side(args) -> dict:
 
 
 def parse_args():
-    from mmengine.config import DictAction
+    from hjepa.utils import CfgOptionsAction
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('config')
@@ -470,7 +470,7 @@ def parse_args():
         '--compile',
         action='store_true',
         help='torch.compile the model (model.compile=True)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     parser.add_argument('--steps', type=int, default=20)
     parser.add_argument(
         '--image-size',
@@ -496,7 +496,7 @@ def parse_args():
     parser.add_argument(
         '--baseline-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='run these --cfg-options side by side')
     parser.add_argument(
         '--rounds',
