@@ -35,7 +35,9 @@ arms = [
     # step (configs/ablations/sampled_regions.py: 1.10x the one-level step
     # on Zen 3 against the default's 1.12-1.19x); at 60 minutes on Zen 3,
     # seed 0, side by side with the default: 41.58 against 40.60 k-NN
-    # (docs/results.md "Throughput of the CPU default")
+    # (docs/results.md "Throughput of the CPU default"); seed 0 side by side
+    # with I-JEPA: 42.32 against 40.26 (docs/results.md "The hierarchy
+    # against I-JEPA")
     dict(
         name='H-JEPA, four levels, 16 of the 64 patches per step',
         config='configs/hjepa/hjepa_vit-tiny-d6-p4_1xb128-22e_cifar10.py',
