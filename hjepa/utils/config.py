@@ -45,53 +45,44 @@ class CfgOptionsAction(DictAction):
 
     @classmethod
     def _parse_value(cls, val: str) -> Any:
-        if 'dict(' in val:  # mmengine reads these as strings, or recurses
-            try:
-                return literal_with_dicts(val)
-            except SyntaxError as e:
-                raise ValueError(f'not Python: {e.msg}') from None
-        if '{' in val:
-            try:
-                return literal_with_dicts(val)
-            except (SyntaxError, ValueError, TypeError):
-                pass  # '{a}' say, which mmengine reads as a string
-        return cls._parse_iterable(val)
+        if 'dict(' not in val and '{' not in val:
+            return cls._parse_iterable(val)
+        try:
+            return literal_with_dicts(val)
+        except (SyntaxError, ValueError, TypeError) as e:
+            if 'dict(' in val:  # mmengine reads these as strings, or recurses
+                why = f'not Python: {e.msg}' if isinstance(
+                    e, SyntaxError) else str(e)
+                raise ValueError(why) from None
+        return cls._parse_iterable(val)  # '{a}' say: mmengine's string
+
+
+class _DictCallsToDicts(ast.NodeTransformer):
+    """``dict(key=value, ...)`` -> ``{'key': value, ...}``; any other call or
+    name is refused with the reason."""
+
+    def visit_Call(self, node: ast.Call) -> ast.Dict:
+        if not (isinstance(node.func, ast.Name) and node.func.id == 'dict'
+                and not node.args and all(k.arg is not None
+                                          for k in node.keywords)):
+            raise ValueError(f'{ast.unparse(node)!r} is not a literal; only '
+                             'dict(key=value, ...) may be called')
+        return ast.Dict(
+            keys=[ast.Constant(k.arg) for k in node.keywords],
+            values=[self.visit(k.value) for k in node.keywords])
+
+    def visit_Name(self, node: ast.Name) -> None:
+        raise ValueError(f"{node.id!r} is not a value (quote strings: "
+                         f"'{node.id}')")
 
 
 def literal_with_dicts(text: str) -> Any:
-    """Evaluate ``text`` as a Python literal (numbers, strings, bytes,
-    ``True``/``False``/``None``, lists, tuples, sets, dicts) in which
-    ``dict(key=value, ...)`` may stand for a dict. Nothing else is called
-    or looked up: ``dict(kind=patch)`` (an unquoted string) is a
-    ``ValueError`` naming ``patch``."""
-
-    def value(node):
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-            kind = {ast.List: list, ast.Tuple: tuple, ast.Set: set}
-            return kind[type(node)](value(n) for n in node.elts)
-        if isinstance(node, ast.Dict):
-            if None in node.keys:
-                raise ValueError('** unpacking is not a value')
-            return {value(k): value(v) for k, v in zip(node.keys, node.values)}
-        if isinstance(node, ast.UnaryOp) and isinstance(
-                node.op, (ast.USub, ast.UAdd)):
-            operand = value(node.operand)
-            if isinstance(operand, (int, float, complex)):
-                return -operand if isinstance(node.op, ast.USub) else operand
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id == 'dict' and not node.args
-                and all(k.arg is not None for k in node.keywords)):
-            return {k.arg: value(k.value) for k in node.keywords}
-        if isinstance(node, ast.Name):
-            raise ValueError(f'{node.id!r} is not a value (quote strings: '
-                             f"'{node.id}')")
-        raise ValueError(f'{ast.unparse(node)!r} is not a literal; only '
-                         'numbers, strings, True/False/None, lists, tuples, '
-                         'sets, dicts and dict(key=value, ...) are')
-
-    return value(ast.parse(text.strip(), mode='eval').body)
+    """``ast.literal_eval`` of ``text`` in which ``dict(key=value, ...)`` may
+    stand for a dict. Nothing else is called or looked up:
+    ``dict(kind=patch)`` (an unquoted string) is a ``ValueError`` naming
+    ``patch``."""
+    tree = ast.parse(text.strip(), mode='eval')
+    return ast.literal_eval(_DictCallsToDicts().visit(tree).body)
 
 
 def refuse_resolved_variables(cfg_options: Optional[dict], hint: str) -> None:
