@@ -85,19 +85,29 @@ def test_ablation_arms_build(path):
             HOOKS.build(hook)
 
 
-def test_the_default_is_the_three_levels_and_the_whole_image_patches():
-    """The default is the three-level leaf (the default of a2a31bf, which
-    the ablations that ran on it inherit) with one more level, a query per
-    patch of the whole 8x8 grid, and nothing else."""
+def test_the_default_is_the_all_patches_leaf_asking_16_patches_a_step():
+    """The all-patches leaf is the three-level leaf (the default of a2a31bf,
+    which the ablations that ran on it inherit) with one more level, a query
+    per patch of the whole 8x8 grid; the default is that leaf with the
+    grid-8 level asking a random 16 of its 64 patches per step, and nothing
+    else. The two have the same weights, so a checkpoint of either loads
+    strictly into the other."""
     default = Config.fromfile(LEAF.format('hjepa_vit-tiny-d6-p4'))
+    every = Config.fromfile(LEAF.format('hjepa_vit-tiny-d6-p4_all-patches'))
     three = Config.fromfile(LEAF.format('hjepa_vit-tiny-d6-p4_regions-2-4'))
-    model = MODELS.build(default.model)
-    assert model.num_levels == 4
+    model, full = MODELS.build(default.model), MODELS.build(every.model)
+    assert model.num_levels == full.num_levels == 4
     assert model.head.queries((8, 8), 'cpu')[1] == (4, 16, 64)
+    samples = [lv.get('sample') for lv in model.head.levels]
+    assert samples == [None, None, None, 16]
     assert MODELS.build(three.model).num_levels == 3
     three.model.head.levels.append(dict(kind='region', grid=8, center=True))
     three.model.head.level_weights = (1.0, 1.0, 1.0, 1.0)
-    assert three.to_dict() == default.to_dict()
+    assert three.to_dict() == every.to_dict()
+    every.model.head.levels[3]['sample'] = 16
+    assert every.to_dict() == default.to_dict()
+    model.load_state_dict(full.state_dict(), strict=True)
+    full.load_state_dict(model.state_dict(), strict=True)
 
 
 def test_the_full_queries_leaf_is_the_three_levels_queried_in_every_block():
