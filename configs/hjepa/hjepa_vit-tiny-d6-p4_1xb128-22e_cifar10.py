@@ -21,8 +21,9 @@ model = dict(
     # hierarchy against I-JEPA"). With the fourth level asking all its 64
     # patches (84 queries) the step was 1.23x (AMX, one thread), 1.16x (AMX,
     # two) and 1.12-1.19x (AMD EPYC Zen 3, fp32, one thread) the one-level
-    # step; asking 16 of them (36 queries, below), 1.10x (Zen 3, one thread)
-    # and 1.16x (Zen 3, two threads, inside that machine's noise)
+    # step; asking 16 of them (36 queries, below), 1.10x (Zen 3, one
+    # thread), 1.16x (two threads, 4 rounds) and 1.07x (two threads, 8
+    # rounds): that machine's rounds move by more than the 10% in question
     # (docs/results.md "Throughput of the CPU default"). The default of
     # 8b523fd-6901e9c, queries in every block, is
     # hjepa_vit-tiny-d6-p4_full-queries_1xb128-22e_cifar10
