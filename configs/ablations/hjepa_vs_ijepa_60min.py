@@ -32,10 +32,11 @@ arms = [
     # 44.64 against I-JEPA's 42.16, +2.49 (docs/results.md "The hierarchy
     # against I-JEPA")
     dict(name='H-JEPA + the whole-image patch level', config=_all_patches),
-    # the default with its grid-8 level asking 16 of its 64 patches per
-    # step (configs/ablations/sampled_regions.py: 1.10x the one-level step
-    # on Zen 3 against the default's 1.12-1.19x); at 60 minutes on Zen 3,
-    # seed 0, side by side with the default: 41.58 against 40.60 k-NN
+    # the all-patches default with its grid-8 level asking 16 of its 64
+    # patches per step, the CPU default since d66860c (configs/ablations/
+    # sampled_regions.py: 1.10x the one-level step on Zen 3 against
+    # 1.12-1.19x); at 60 minutes on Zen 3, seed 0, side by side with the
+    # all-patches default: 41.58 against 40.60 k-NN
     # (docs/results.md "Throughput of the CPU default"); side by side with
     # I-JEPA, seeds 0 and 1: 41.99 against 39.81, +2.18, both above both
     # (docs/results.md "The hierarchy against I-JEPA"), which made it the
