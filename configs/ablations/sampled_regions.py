@@ -1,5 +1,6 @@
 # The four-level CPU default of e111402-db237f7 (the all-patches leaf) with
-# its finest region level (every patch of the 8x8 grid, centred) asking only a random 16 of its 64 patches per step
+# its finest region level (every patch of the 8x8 grid, centred) asking
+# only a random 16 of its 64 patches per step
 # (dict(kind='region', grid=8, center=True, sample=16); the 16 drawn afresh
 # each step, the same for the whole batch): 36 query tokens in the
 # predictor's last block instead of 84, for a cheaper step (issue 10: the
